@@ -1,0 +1,34 @@
+"""Shared fixtures: where the real MNIST files are, and the loaded data set (once per session)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _mnist_dir() -> Path:
+    # CI sets CNNLAB_DATA=../shared/data/mnist; a developer checkout has the same layout beside it.
+    env = os.environ.get("CNNLAB_DATA")
+    path = Path(env) if env else REPO_ROOT.parent / "shared" / "data" / "mnist"
+    return path.resolve()
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    path = _mnist_dir()
+    if not (path / "train-images-idx3-ubyte.gz").exists() and not (
+        path / "train-images-idx3-ubyte"
+    ).exists():
+        pytest.fail(f"the offline MNIST copy is missing at {path}; set CNNLAB_DATA")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_dir):
+    from cnnlab.data import load_mnist
+
+    return load_mnist(mnist_dir, download=False, progress=False)
