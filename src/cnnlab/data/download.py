@@ -1,0 +1,136 @@
+"""Download the MNIST files from the public mirrors (urllib only), verified before they are kept.
+
+Each file is fetched into memory (the largest .gz is under 10 MB), decompressed and verified,
+and only then written atomically as `<directory>/<name>.gz`. A file that fails verification is
+never written; the next mirror is tried instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import http.client
+import os
+import sys
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from cnnlab import __version__
+from cnnlab.data.idx import CorruptFileError, verify_idx
+from cnnlab.errors import UserError
+from cnnlab.fileio import write_bytes
+
+MIRRORS: tuple[str, ...] = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+MIRROR_ENV = "CNNLAB_MNIST_MIRROR"
+TIMEOUT_S = 30.0  # per connection attempt and per read, not for the whole file
+_CHUNK = 1 << 16
+
+
+def mirror_list(mirrors: Sequence[str] | None = None) -> list[str]:
+    """Base URLs to try, in order: `mirrors` if given, else $CNNLAB_MNIST_MIRROR, else MIRRORS.
+
+    A mirror that is set replaces the public ones rather than adding to them, so a test or an
+    offline site never reaches the internet by surprise.
+    """
+    if mirrors is None:
+        env = os.environ.get(MIRROR_ENV, "").strip()
+        mirrors = [env] if env else list(MIRRORS)
+    return [m if m.endswith("/") else m + "/" for m in mirrors]
+
+
+def fetch(url: str, *, timeout: float = TIMEOUT_S, progress: bool = True) -> bytes:
+    """The body of `url`, with a progress bar on stderr when `progress` and stderr is a tty."""
+    request = urllib.request.Request(url, headers={"User-Agent": f"cnnlab/{__version__}"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        show = progress and sys.stderr.isatty()
+        chunks = []
+        name = url.rsplit("/", 1)[-1]
+        with tqdm(
+            total=total, unit="B", unit_scale=True, desc=name, disable=not show, leave=False
+        ) as bar:
+            while chunk := response.read(_CHUNK):
+                chunks.append(chunk)
+                bar.update(len(chunk))
+    data = b"".join(chunks)
+    if total is not None and len(data) != total:
+        # http.client returns a short body without complaint when the server hangs up early.
+        raise ConnectionError(f"connection closed after {len(data)} of {total} bytes")
+    return data
+
+
+def _failure_reason(err: BaseException) -> str:
+    if isinstance(err, urllib.error.HTTPError):
+        return f"HTTP {err.code} {err.reason}"
+    if isinstance(err, urllib.error.URLError):
+        return str(err.reason)
+    return str(err) or type(err).__name__
+
+
+def download_file(
+    name: str,
+    directory: Path,
+    mirrors: list[str],
+    *,
+    progress: bool = True,
+    timeout: float = TIMEOUT_S,
+) -> Path:
+    """Fetch `<name>.gz` from the first mirror that serves a verified copy; return its path.
+
+    On success the mirror that worked moves to the front of `mirrors`, so later files try it
+    first. A raw `<name>` left beside it is removed: it would shadow the fresh .gz.
+    """
+    path = directory / f"{name}.gz"
+    failures = []
+    for base in list(mirrors):
+        url = base + path.name
+        try:
+            data = fetch(url, timeout=timeout, progress=progress)
+            raw = gzip.decompress(data)
+            verify_idx(name, raw, source=f"{path.name} from {url}")
+        except urllib.error.HTTPError as err:
+            err.close()  # it holds the error response open
+            failures.append(f"{url}: {_failure_reason(err)}")
+        except (OSError, EOFError, zlib.error, http.client.HTTPException, ValueError) as err:
+            failures.append(f"{url}: {_failure_reason(err)}")
+        except CorruptFileError as err:
+            failures.append(str(err))
+        else:
+            try:
+                write_bytes(path, data)
+                with contextlib.suppress(FileNotFoundError):
+                    (directory / name).unlink()
+            except OSError as err:
+                raise UserError(f"cannot write {path}: {err.strerror or err}") from err
+            mirrors.remove(base)
+            mirrors.insert(0, base)
+            return path
+    raise UserError(
+        f"could not download {path.name} into {directory} ({'; '.join(failures)}); connect to "
+        "the network, set CNNLAB_MNIST_MIRROR to a reachable mirror, or set CNNLAB_DATA "
+        "(or pass --data-dir) to a directory holding the four MNIST files"
+    )
+
+
+def download_mnist(
+    directory: str | os.PathLike,
+    names: Sequence[str],
+    *,
+    mirrors: Sequence[str] | None = None,
+    progress: bool = True,
+    timeout: float = TIMEOUT_S,
+) -> list[Path]:
+    """Download the MNIST files `names` (raw names, e.g. "t10k-labels-idx1-ubyte") as .gz."""
+    directory = Path(directory)
+    order = mirror_list(mirrors)
+    return [
+        download_file(name, directory, order, progress=progress, timeout=timeout) for name in names
+    ]

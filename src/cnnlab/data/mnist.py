@@ -1,0 +1,209 @@
+"""MNIST: where the files are, verifying them, loading them, the train/validation split.
+
+Where the four files are looked for, in order: the `data_dir` argument (`--data-dir`), the
+CNNLAB_DATA environment variable, the user cache ($XDG_CACHE_HOME or ~/.cache, then
+cnnlab/mnist). Only the cache is ever written to: missing or corrupt files there are downloaded
+(once) when downloads are allowed; a directory the user named is read, never changed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cnnlab.data.download import download_mnist
+from cnnlab.data.idx import FILES, CorruptFileError, read_idx_bytes, verify_idx
+from cnnlab.errors import UserError
+
+MEAN = 0.1307  # training-set pixel mean after dividing by 255
+STD = 0.3081  # and its standard deviation
+DATA_ENV = "CNNLAB_DATA"
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: comparing arrays with == is not a bool
+class Mnist:
+    """The four MNIST arrays, read-only, and where they came from."""
+
+    train_images: np.ndarray  # (60000, 28, 28) uint8
+    train_labels: np.ndarray  # (60000,) uint8
+    test_images: np.ndarray  # (10000, 28, 28) uint8
+    test_labels: np.ndarray  # (10000,) uint8
+    directory: Path  # where the files were read from
+    digests: dict[str, str]  # raw file name -> SHA-256 actually verified
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """The verdict on one MNIST file (for `cnnlab data verify` and `cnnlab data info`)."""
+
+    name: str  # raw file name, e.g. "train-images-idx3-ubyte"
+    path: Path | None  # the file that was checked (.gz or raw); None when missing
+    ok: bool
+    message: str  # "ok", or one sentence saying what is wrong
+    sha256: str | None = None  # digest of the decompressed bytes, when they verified
+    count: int | None = None  # number of images or labels, when they verified
+
+
+def cache_dir() -> Path:
+    """The user cache for MNIST: $XDG_CACHE_HOME/cnnlab/mnist, else ~/.cache/cnnlab/mnist."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "cnnlab" / "mnist"
+
+
+def _resolve(data_dir: str | os.PathLike | None) -> tuple[Path, str]:
+    """(directory, where that choice came from) for messages and for the may-download rule."""
+    if data_dir is not None:
+        return Path(data_dir).expanduser(), "--data-dir"
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env).expanduser(), DATA_ENV
+    return cache_dir(), "cache"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The directory MNIST is read from: `data_dir`, else $CNNLAB_DATA, else the user cache."""
+    return _resolve(data_dir)[0]
+
+
+def find_file(directory: Path, name: str) -> Path | None:
+    """The raw file `name` in `directory`, else `name.gz`, else None (raw wins: no inflating)."""
+    for candidate in (directory / name, directory / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _missing_message(directory: Path, source: str, name: str) -> str:
+    where = {"--data-dir": "given by --data-dir", DATA_ENV: f"from ${DATA_ENV}"}.get(
+        source, "the cache; downloads are off"
+    )
+    fix = f" --data-dir {directory}" if source == "--data-dir" else ""
+    return (
+        f"MNIST file {name}.gz (or {name}) is missing from {directory} ({where}); set "
+        f"{DATA_ENV} or pass --data-dir to a directory holding the four MNIST files, or "
+        f"connect to the network and run `cnnlab data download{fix}`"
+    )
+
+
+def read_mnist_file(directory: Path, name: str) -> tuple[np.ndarray, str, Path]:
+    """Read and verify one MNIST file: (array, sha256, path).
+
+    Raises FileNotFoundError when it is absent, CorruptFileError when it fails verification.
+    """
+    path = find_file(directory, name)
+    if path is None:
+        raise FileNotFoundError(directory / name)
+    array, digest = verify_idx(name, read_idx_bytes(path), source=path)
+    return array, digest, path
+
+
+def verify_mnist(directory: str | os.PathLike) -> list[FileReport]:
+    """Check every MNIST file in `directory`: one report per file, in FILES order."""
+    directory = Path(directory)
+    reports = {}
+    for role, name in FILES.items():
+        try:
+            array, digest, path = read_mnist_file(directory, name)
+        except FileNotFoundError:
+            message = f"{name}.gz (or {name}) is missing from {directory}"
+            reports[role] = FileReport(name, None, False, message)
+        except UserError as err:
+            reports[role] = FileReport(name, find_file(directory, name), False, str(err))
+        else:
+            reports[role] = FileReport(name, path, True, "ok", digest, len(array))
+    for split in ("train", "test"):
+        images, labels = reports[f"{split}_images"], reports[f"{split}_labels"]
+        if images.ok and labels.ok and images.count != labels.count:
+            message = (
+                f"{labels.path} holds {labels.count} labels but {images.path} holds "
+                f"{images.count} images; the two files do not belong together"
+            )
+            reports[f"{split}_labels"] = FileReport(labels.name, labels.path, False, message)
+    return list(reports.values())
+
+
+def load_mnist(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    download: bool = True,
+    progress: bool = True,
+    mirrors: Sequence[str] | None = None,
+) -> Mnist:
+    """Load and verify the four MNIST files (see the module docstring for where they are).
+
+    Every file is verified on every load (magic, size, SHA-256). In the cache, a missing or
+    corrupt file is downloaded once when `download` is set; anywhere else it is an error.
+    """
+    directory, source = _resolve(data_dir)
+    may_download = download and source == "cache"
+    if may_download:
+        missing = [name for name in FILES.values() if find_file(directory, name) is None]
+        if missing:  # in one call, so a mirror that failed once is not retried for each file
+            download_mnist(directory, missing, mirrors=mirrors, progress=progress)
+    arrays, digests = {}, {}
+    for role, name in FILES.items():
+        try:
+            arrays[role], digests[name], _ = read_mnist_file(directory, name)
+        except FileNotFoundError:
+            raise UserError(_missing_message(directory, source, name)) from None
+        except CorruptFileError as err:
+            if not may_download:
+                fix = "" if source == "cache" else f" --data-dir {directory}"
+                raise UserError(
+                    f"{err}; replace it with a fresh copy, e.g. `cnnlab data download{fix}`"
+                ) from None
+            download_mnist(directory, [name], mirrors=mirrors, progress=progress)
+            arrays[role], digests[name], _ = read_mnist_file(directory, name)
+    for split in ("train", "test"):
+        n_images, n_labels = len(arrays[f"{split}_images"]), len(arrays[f"{split}_labels"])
+        if n_images != n_labels:
+            raise UserError(
+                f"the MNIST {split} files in {directory} disagree: {n_images} images but "
+                f"{n_labels} labels; replace them with a fresh copy"
+            )
+    return Mnist(**arrays, directory=directory, digests=digests)
+
+
+def split_train_val(
+    labels: np.ndarray, val_size: int = 5000, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified, seeded split of `labels` indices: (train_idx, val_idx), sorted int64.
+
+    Each class gives the validation set its share of `val_size` (largest-remainder rounding,
+    so the total is exact); which examples go is random, fixed by `seed`.
+    """
+    labels = np.asarray(labels)
+    n = len(labels)
+    if not 0 <= val_size <= n:
+        raise ValueError(f"val_size must be in [0, {n}], got {val_size}")
+    _, class_of, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    quota = val_size * counts / n
+    take = np.floor(quota).astype(np.int64)
+    # The classes with the largest fractional parts get the images left over after flooring.
+    leftover = val_size - int(take.sum())
+    take[np.argsort(-(quota - take), kind="stable")[:leftover]] += 1
+
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    grouped = perm[np.argsort(class_of[perm], kind="stable")]  # by class, shuffled within
+    starts = np.cumsum(counts) - counts
+    rank = np.arange(n) - np.repeat(starts, counts)  # position within its class
+    is_val = rank < np.repeat(take, counts)
+    return np.sort(grouped[~is_val]).astype(np.int64), np.sort(grouped[is_val]).astype(np.int64)
+
+
+def normalize(images: np.ndarray) -> np.ndarray:
+    """uint8 images (N, 28, 28) or (N, 1, 28, 28) -> float32 (N, 1, 28, 28), (x/255 - MEAN)/STD."""
+    if images.dtype != np.uint8:
+        raise TypeError(f"normalize expects uint8 images, got {images.dtype}")
+    x = images.astype(np.float32)
+    if x.ndim == 3:
+        x = x[:, None]  # (N, 28, 28) -> (N, 1, 28, 28)
+    x /= 255.0
+    x -= MEAN
+    x /= STD
+    return x
