@@ -14,6 +14,17 @@ from pathlib import Path
 from typing import IO, Any
 
 
+def _default_mode() -> int:
+    # mkstemp creates files readable by the owner only; give the final file the permissions an
+    # ordinary `open()` would have (0666 less the umask).
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _default_mode()
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary file beside `path`; on success it replaces `path`, on error it vanishes."""
@@ -25,6 +36,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -1,0 +1,262 @@
+"""The report: one self-contained HTML page, and a Markdown twin, built from run directories.
+
+Only the files of the run directories are read (docs/run-directory.md): nothing is retrained,
+torch is never imported. Pictures are embedded in the HTML as base64 data URIs, so the page is
+one file that opens anywhere without a network; the Markdown links them by relative path.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import platform
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from cnnlab import fileio
+from cnnlab.errors import UserError
+from cnnlab.report import findings
+
+TEMPLATES = Path(__file__).parent / "templates"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The pictures `cnnlab evaluate` writes into a run directory, in the order the report shows them.
+RUN_PICTURES = (
+    ("confusion_matrix.png", "Confusion matrix (counts)"),
+    ("confusion_matrix_normalized.png", "Confusion matrix (fraction of each true class)"),
+    ("curves.png", "Learning curves"),
+    ("top3.png", "Top-3 test images per class"),
+    ("worst_errors.png", "Most confident errors"),
+)
+REQUIRED_PICTURES = ("confusion_matrix.png", "top3.png", "curves.png")
+# Shown across the whole page width: wide pictures, and the comparison with its small print.
+WIDE_PICTURES = ("curves.png", "cam_comparison.png", "gradcam_comparison.png")
+CAM_COMPARISONS = (
+    ("cam_comparison.png", "CAM of every model on the same test images"),
+    ("gradcam_comparison.png", "Grad-CAM of every model on the same test images"),
+)
+
+
+@dataclass
+class Run:
+    """What the report needs from one run directory."""
+
+    path: Path
+    config: dict
+    status: dict | None
+    epochs: list[dict]  # the epoch records of metrics.jsonl, one per epoch, in order
+    evaluation: dict | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.config.get('model', '?')} · {self.config.get('engine', '?')}"
+
+
+def _read_json(path: Path) -> dict | None:
+    """A JSON file of the run, or None when it is absent."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise UserError(f"{path} is not valid JSON; rerun the step that writes it.") from None
+
+
+def _read_epoch_records(path: Path) -> list[dict]:
+    """Epoch records of metrics.jsonl; the last record per epoch wins (a resumed run)."""
+    by_epoch: dict[int, dict] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short when training was killed mid-write
+            if isinstance(record, dict) and record.get("kind") == "epoch":
+                by_epoch[int(record["epoch"])] = record
+    return [by_epoch[e] for e in sorted(by_epoch)]
+
+
+def load_run(run_dir: str | os.PathLike) -> Run:
+    """Read one run directory; UserError when it is not one."""
+    path = Path(run_dir)
+    if not (path / "config.json").is_file():
+        raise UserError(
+            f"{path} is not a run directory (it has no config.json); "
+            "give a directory written by `cnnlab train`."
+        )
+    return Run(
+        path=path,
+        config=_read_json(path / "config.json") or {},
+        status=_read_json(path / "status.json"),
+        epochs=_read_epoch_records(path / "metrics.jsonl"),
+        evaluation=_read_json(path / "evaluation.json"),
+    )
+
+
+def _summary_row(run: Run) -> dict:
+    seconds = [r["seconds"] for r in run.epochs if r.get("seconds") is not None]
+    val = [r["val_accuracy"] for r in run.epochs if r.get("val_accuracy") is not None]
+    status = run.status or {}
+    total = status.get("seconds", sum(seconds) if seconds else None)
+    return {
+        "model": run.config.get("model"),
+        "engine": run.config.get("engine"),
+        "test_accuracy": (run.evaluation or {}).get("accuracy"),
+        "best_val_accuracy": max(val) if val else None,
+        "epochs": status.get("epochs_done", len(run.epochs)),
+        "epochs_planned": run.config.get("epochs"),
+        "complete": status.get("complete", False),
+        "seconds_per_epoch": float(np.mean(seconds)) if seconds else None,
+        "total_seconds": total,
+        "parameters": run.config.get("parameters"),
+        "run_dir": str(run.path),
+    }
+
+
+def summary_rows(run_dirs) -> list[dict]:
+    """One dict per run, the numbers of the report's comparison table.
+
+    Keys: model, engine, test_accuracy (fraction or None), best_val_accuracy, epochs (done),
+    epochs_planned, complete, seconds_per_epoch, total_seconds, parameters, run_dir.
+    """
+    return [_summary_row(load_run(d)) for d in run_dirs]
+
+
+def _data_uri(path: Path) -> str:
+    data = path.read_bytes()
+    if not data.startswith(PNG_SIGNATURE):
+        raise UserError(f"{path} is not a PNG file; rerun the step that writes it.")
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _picture(path: Path, caption: str, md_base: Path) -> dict:
+    return {
+        "caption": caption,
+        "wide": path.name in WIDE_PICTURES,
+        "src": _data_uri(path),
+        "md_src": Path(os.path.relpath(path, md_base)).as_posix(),
+    }
+
+
+def _display_names(runs: list[Run]) -> list[str]:
+    """`model · engine`, with the run directory added where two runs would share a name."""
+    names = [run.name for run in runs]
+    return [
+        f"{name} ({run.path})" if names.count(name) > 1 else name
+        for name, run in zip(names, runs, strict=True)
+    ]
+
+
+def _run_section(run: Run, row: dict, index: int, md_base: Path) -> dict:
+    pictures, missing = [], []
+    for file, caption in RUN_PICTURES:
+        if (run.path / file).is_file():
+            pictures.append(_picture(run.path / file, caption, md_base))
+        elif file in REQUIRED_PICTURES:
+            missing.append(caption)
+    cam_pictures = [
+        _picture(p, f"{row['name']}: {p.stem.replace('_', ' ')}", md_base)
+        for p in sorted((run.path / "cam").glob("*.png"))
+    ]
+    evaluation = run.evaluation or {}
+    per_class = evaluation.get("per_class")
+    return {
+        "name": row["name"],
+        "anchor": f"run-{index}",
+        "path": str(run.path),
+        "row": row,
+        "evaluated": run.evaluation is not None,
+        "pictures": pictures,
+        "missing": missing,
+        "cam_pictures": cam_pictures,
+        "per_class": findings.per_class_table(per_class) if per_class else None,
+        "top_confusions": evaluation.get("top_confusions", [])[:5],
+        "config_json": json.dumps(run.config, indent=2),
+        "versions": run.config.get("versions", {}),
+    }
+
+
+def _builder_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ("cnnlab", "numpy", "matplotlib", "pillow", "jinja2"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _render(template: str, context: dict) -> str:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html.j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(findings.FILTERS)
+    return env.get_template(template).render(**context)
+
+
+def build_report(
+    run_dirs,
+    out_html: str | os.PathLike,
+    out_md: str | os.PathLike | None = None,
+    cam_dir: str | os.PathLike | None = None,
+    title: str = "cnnlab report: what the networks learned",
+) -> tuple[Path, Path]:
+    """Write the HTML report and its Markdown twin; returns (html path, md path).
+
+    run_dirs: run directories, shown in this order. out_md defaults to out_html with a .md
+    suffix. cam_dir holds cam_comparison.png / gradcam_comparison.png (default: the parent of
+    the first run directory).
+    """
+    runs = [load_run(d) for d in run_dirs]
+    if not runs:
+        raise UserError("no run directories given; name at least one, e.g. runs/cnn2-scratch.")
+    out_html = Path(out_html)
+    out_md = Path(out_md) if out_md is not None else out_html.with_suffix(".md")
+    cam_dir = Path(cam_dir) if cam_dir is not None else runs[0].path.parent
+    md_base = out_md.parent.resolve()
+
+    rows = [_summary_row(run) for run in runs]
+    ratios = findings.time_ratios(rows)
+    for row, name in zip(rows, _display_names(runs), strict=True):
+        row["name"] = name
+        row["time_ratio"] = ratios.get(row["model"])
+    evaluated = [run for run in runs if run.evaluation]
+    matrices = {
+        row["name"]: np.asarray(run.evaluation["confusion_matrix"])
+        for run, row in zip(runs, rows, strict=True)
+        if run.evaluation and run.evaluation.get("confusion_matrix")
+    }
+    accuracies = [row["test_accuracy"] for row in rows if row["test_accuracy"] is not None]
+    test_count = evaluated[0].evaluation.get("test_count") if evaluated else None
+    sections = [
+        _run_section(run, row, i, md_base)
+        for i, (run, row) in enumerate(zip(runs, rows, strict=True))
+    ]
+    context = {
+        "title": title,
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "rows": rows,
+        "best_accuracy": max(accuracies) if accuracies else None,
+        "findings": findings.summarize(rows, matrices, test_count),
+        "runs": sections,
+        "cam_comparisons": [
+            _picture(cam_dir / file, caption, md_base)
+            for file, caption in CAM_COMPARISONS
+            if (cam_dir / file).is_file()
+        ],
+        "version_keys": sorted({k for run in runs for k in run.config.get("versions", {})}),
+        "builder_versions": _builder_versions(),
+    }
+    fileio.write_text(out_html, _render("report.html.j2", context))
+    fileio.write_text(out_md, _render("report.md.j2", context))
+    return out_html, out_md

@@ -1,0 +1,175 @@
+"""The report's numbers in words: findings computed from the summary rows, and formatting."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cnnlab.viz.metrics import top_confusions
+
+
+def percent(fraction: float | None, decimals: int = 2) -> str:
+    return "—" if fraction is None else f"{100 * fraction:.{decimals}f}%"
+
+
+def duration(seconds: float | None) -> str:
+    """12.3 s, 4 min 05 s, 1 h 02 min."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def thousands(n: int | None) -> str:
+    return "—" if n is None else f"{n:,}"
+
+
+def ratio(x: float | None) -> str:
+    return "—" if x is None else f"{x:.1f}×"
+
+
+FILTERS = {"percent": percent, "duration": duration, "thousands": thousands, "ratio": ratio}
+
+
+def name(row: dict) -> str:
+    return row.get("name") or f"{row['model']} · {row['engine']}"
+
+
+def _first_by_key(rows: list[dict]) -> dict[tuple[str, str], dict]:
+    """The first row of every (model, engine): a repeated run does not replace the first."""
+    by_key: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        by_key.setdefault((row["model"], row["engine"]), row)
+    return by_key
+
+
+def time_ratios(rows: list[dict]) -> dict[str, float]:
+    """Per architecture with both runs: seconds per epoch of scratch ÷ those of PyTorch."""
+    by_key = _first_by_key(rows)
+    ratios = {}
+    for model in dict.fromkeys(r["model"] for r in rows):
+        scratch, torch = by_key.get((model, "scratch")), by_key.get((model, "torch"))
+        if scratch and torch and scratch["seconds_per_epoch"] and torch["seconds_per_epoch"]:
+            ratios[model] = scratch["seconds_per_epoch"] / torch["seconds_per_epoch"]
+    return ratios
+
+
+def per_class_table(per_class: dict) -> list[dict]:
+    """Rows of {class, precision, recall, f1, support} from evaluation.json's per_class."""
+    keys = ("precision", "recall", "f1", "support")
+    return [
+        {"class": c, **{k: per_class[k][c] for k in keys}} for c in range(len(per_class["support"]))
+    ]
+
+
+def _accuracy_findings(rows: list[dict]) -> list[str]:
+    evaluated = sorted(
+        (r for r in rows if r["test_accuracy"] is not None),
+        key=lambda r: r["test_accuracy"],
+        reverse=True,
+    )
+    if not evaluated:
+        return ["No run has been evaluated yet: run `cnnlab evaluate DIR` for each run directory."]
+    best = evaluated[0]
+    lines = [f"Most accurate: {name(best)}, {percent(best['test_accuracy'])} test accuracy."]
+    if len(evaluated) > 1:
+        second, worst = evaluated[1], evaluated[-1]
+        gap = 100 * (best["test_accuracy"] - second["test_accuracy"])
+        lines[0] = lines[0][:-1] + (
+            f", {gap:.2f} points ahead of {name(second)} ({percent(second['test_accuracy'])})."
+        )
+        lines.append(
+            f"Least accurate: {name(worst)} ({percent(worst['test_accuracy'])}), "
+            f"{100 * (best['test_accuracy'] - worst['test_accuracy']):.2f} points behind the best."
+        )
+    return lines
+
+
+def _noise_finding(rows: list[dict], test_count: int | None) -> list[str]:
+    """How precisely the test set pins an accuracy down: one binomial standard error."""
+    accuracies = [r["test_accuracy"] for r in rows if r["test_accuracy"] is not None]
+    if not accuracies or not test_count:
+        return []
+    p = max(accuracies)
+    error = 100 * math.sqrt(p * (1 - p) / test_count)
+    return [
+        f"With {test_count:,} test images an accuracy of {percent(p)} is known to about "
+        f"±{error:.2f} points (one standard error), so smaller differences say little."
+    ]
+
+
+def _confusion_findings(matrices: dict[str, np.ndarray], overall: dict | None) -> list[str]:
+    if overall is None:
+        return []
+    lines = [
+        f"Most frequent confusion over all evaluated models: a true {overall['true']} "
+        f"predicted as {overall['predicted']} ({overall['count']} times in total)."
+    ]
+    per_model = []
+    for run_name, cm in matrices.items():
+        top = top_confusions(cm, k=1)
+        if top:
+            t = top[0]
+            per_model.append(f"{run_name}: {t['true']} → {t['predicted']} ({t['count']}×)")
+    if per_model:
+        lines.append("Most frequent confusion per model: " + "; ".join(per_model) + ".")
+    return lines
+
+
+def _speed_findings(rows: list[dict]) -> list[str]:
+    timed = sorted(
+        (r for r in rows if r["seconds_per_epoch"]), key=lambda r: r["seconds_per_epoch"]
+    )
+    if len(timed) < 2:
+        return []
+    fast, slow = timed[0], timed[-1]
+    return [
+        f"Fastest: {name(fast)} at {duration(fast['seconds_per_epoch'])} per epoch; slowest: "
+        f"{name(slow)} at {duration(slow['seconds_per_epoch'])} per epoch "
+        f"({slow['seconds_per_epoch'] / fast['seconds_per_epoch']:.1f}× as long)."
+    ]
+
+
+def _engine_findings(rows: list[dict]) -> list[str]:
+    """Scratch against PyTorch for every architecture that has both runs."""
+    by_key = _first_by_key(rows)
+    ratios = time_ratios(rows)
+    lines = []
+    for model in dict.fromkeys(r["model"] for r in rows):
+        scratch, torch = by_key.get((model, "scratch")), by_key.get((model, "torch"))
+        if scratch is None or torch is None:
+            continue
+        parts = []
+        if scratch["test_accuracy"] is not None and torch["test_accuracy"] is not None:
+            diff = 100 * (scratch["test_accuracy"] - torch["test_accuracy"])
+            sign = "−" if diff < 0 else "+"
+            parts.append(
+                f"scratch {percent(scratch['test_accuracy'])} vs PyTorch "
+                f"{percent(torch['test_accuracy'])} ({sign}{abs(diff):.2f} points)"
+            )
+        if model in ratios:
+            parts.append(f"scratch takes {ratio(ratios[model])} as long per epoch")
+        if parts:
+            lines.append(f"{model}: " + "; ".join(parts) + ".")
+    return lines
+
+
+def summarize(rows: list[dict], matrices: dict[str, np.ndarray], test_count: int | None) -> list:
+    """Findings, one sentence each, computed from the summary rows and the confusion matrices."""
+    overall = None
+    if matrices:
+        top = top_confusions(sum(matrices.values()), k=1)
+        overall = top[0] if top else None
+    return (
+        _accuracy_findings(rows)
+        + _noise_finding(rows, test_count)
+        + _confusion_findings(matrices, overall)
+        + _speed_findings(rows)
+        + _engine_findings(rows)
+    )

@@ -1,0 +1,51 @@
+"""Seeing what a network learned: metrics, and pictures as RGB uint8 arrays.
+
+    from cnnlab.viz import confusion_matrix, render_confusion_matrix, save_png
+    save_png(render_confusion_matrix(confusion_matrix(labels, predicted)), "cm.png")
+
+| module | what |
+|---|---|
+| `metrics` | confusion matrix, per-class precision/recall/F1, top-scoring images (pure NumPy) |
+| `maps` | CAM helpers: normalize, bilinear upsampling, colour overlay (pure NumPy) |
+| `plots` | figure -> RGB array, `save_png` |
+| `confusion`, `grids`, `curves`, `cam_figures` | one kind of picture each |
+
+The names below are imported on first use, so `import cnnlab.viz.metrics` never loads
+matplotlib.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "metrics": (
+        "confusion_matrix",
+        "per_class_metrics",
+        "top_confusions",
+        "top_scoring_images",
+        "most_confident_errors",
+        "evaluation_summary",
+    ),
+    "maps": ("normalize_map", "upsample_bilinear", "overlay"),
+    "plots": ("save_png", "png_bytes"),
+    "confusion": ("render_confusion_matrix",),
+    "grids": ("render_top_scoring", "render_worst_errors"),
+    "curves": ("render_curves",),
+    "cam_figures": ("render_cam_panels", "render_cam_comparison"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_MODULE_OF[name]}"), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

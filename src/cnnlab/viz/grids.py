@@ -1,0 +1,121 @@
+"""Grids of test digits: the top-scoring images of every class, the most confident errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cnnlab.viz.plots import ERROR_RED, figure_to_rgb, frame, new_figure, show_digit
+
+CELL_WIDTH, CELL_HEIGHT = 0.95, 1.15  # inches per digit (and its title) in the top-k grid
+
+
+def render_top_scoring(
+    images: np.ndarray,
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    indices: np.ndarray,
+) -> np.ndarray:
+    """One row per class c, its k highest-scoring test images left to right.
+
+    images: (N, 28, 28) uint8; labels: (N,); probabilities: (N, C); indices: (C, k) from
+    `top_scoring_images`. Each image is titled with its probability for the row's class; an
+    image whose true label is not c gets a red frame and "true: 7". Returns RGB uint8.
+    """
+    indices = np.asarray(indices)
+    num_classes, k = indices.shape
+    fig = new_figure(0.9 + CELL_WIDTH * k, 0.75 + CELL_HEIGHT * num_classes, layout=None)
+    # Fixed margins (in figure fractions) rather than a layout engine: 10 x k small axes lay out
+    # the same every time, and the row label fits in the left margin.
+    fig.subplots_adjust(
+        left=0.8 / fig.get_figwidth(),
+        right=1 - 0.1 / fig.get_figwidth(),
+        top=1 - 0.7 / fig.get_figheight(),
+        bottom=0.05 / fig.get_figheight(),
+        wspace=0.1,
+        hspace=0.3,
+    )
+    axes = fig.subplots(num_classes, k, squeeze=False)
+    fig.text(
+        0.5,
+        1 - 0.1 / fig.get_figheight(),
+        f"Top-{k} test images per class",
+        ha="center",
+        va="top",
+        fontsize=11,
+    )
+    fig.text(
+        0.5,
+        1 - 0.35 / fig.get_figheight(),
+        "score = probability of the row's class",
+        ha="center",
+        va="top",
+        fontsize=8,
+        color="#444444",
+    )
+    for c in range(num_classes):
+        axes[c, 0].set_ylabel(
+            f"class {c}",
+            rotation=0,
+            ha="right",
+            va="center",
+            fontsize=10,
+            fontweight="bold",
+            labelpad=6,
+        )
+        for j in range(k):
+            ax = axes[c, j]
+            i = int(indices[c, j])
+            show_digit(ax, images[i])
+            score = f"{probabilities[i, c]:.4f}"
+            if int(labels[i]) == c:
+                ax.set_title(score, fontsize=8, pad=2)
+                frame(ax, "#999999", 0.6)
+            else:
+                ax.set_title(
+                    f"{score}  true: {int(labels[i])}",
+                    fontsize=8,
+                    pad=2,
+                    color=ERROR_RED,
+                    fontweight="bold",
+                )
+                frame(ax, ERROR_RED, 3.0)
+    return figure_to_rgb(fig)
+
+
+def render_worst_errors(
+    images: np.ndarray,
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    indices: np.ndarray,
+) -> np.ndarray:
+    """The given wrongly classified images, each titled "true 4 → pred 9 (0.98)"
+    (over two lines).
+
+    indices: 1-D, e.g. from `most_confident_errors`. With no indices (a model without errors)
+    the picture says so. Returns RGB uint8.
+    """
+    indices = np.asarray(indices, dtype=np.int64).ravel()
+    n = indices.size
+    if n == 0:
+        fig = new_figure(4.0, 1.2)
+        fig.text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
+        return figure_to_rgb(fig)
+    cols = min(n, max(4, math.ceil(math.sqrt(n))))
+    rows = math.ceil(n / cols)
+    fig = new_figure(1.45 * cols, 0.4 + 1.7 * rows)
+    fig.suptitle("Most confident errors", fontsize=12)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.set_axis_off()
+    for ax, i in zip(axes.ravel()[:n], indices, strict=True):
+        predicted = int(np.argmax(probabilities[i]))
+        show_digit(ax, images[i])
+        ax.set_title(
+            # two lines: one would overlap its neighbours at a readable size
+            f"true {int(labels[i])} → pred {predicted}\n({probabilities[i, predicted]:.2f})",
+            fontsize=9.5,
+            linespacing=1.1,
+        )
+    return figure_to_rgb(fig)
