@@ -1,0 +1,82 @@
+"""Build a NumPy (`cnnlab.scratch`) network from an `ArchSpec`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnnlab.models.spec import ArchSpec, LayerSpec
+from cnnlab.scratch import (
+    Conv2d,
+    Dropout,
+    Flatten,
+    GlobalAvgPool2d,
+    Linear,
+    MaxPool2d,
+    Module,
+    ReLU,
+    Sequential,
+)
+
+LAYER_CLASSES: dict[str, type[Module]] = {
+    "conv": Conv2d,
+    "relu": ReLU,
+    "maxpool": MaxPool2d,
+    "flatten": Flatten,
+    "linear": Linear,
+    "gap": GlobalAvgPool2d,
+    "dropout": Dropout,
+}
+RANDOM_KINDS = {"conv", "linear", "dropout"}  # layers that draw from the generator
+
+
+class ScratchModel(Sequential):
+    """A `Sequential` built from a spec, which also keeps the last conv feature map for CAM.
+
+    After `forward`, `feature_map` is the output of the layer `spec.feature_layer`, (N, C, H, W);
+    after `backward`, `feature_grad` is dL/d(feature_map), same shape. Both are references to
+    arrays the layers make anyway (no copy), and stay None for a spec without a feature layer.
+    """
+
+    def __init__(self, spec: ArchSpec, layers: list[tuple[str, Module]]) -> None:
+        super().__init__(layers)
+        self.spec = spec
+        self.feature_map: np.ndarray | None = None
+        self.feature_grad: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for name, layer in self.named_children():
+            x = layer(x)
+            if name == self.spec.feature_layer:
+                self.feature_map = x
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        for name, layer in reversed(list(self.named_children())):
+            if name == self.spec.feature_layer:
+                self.feature_grad = dy
+            dy = layer.backward(dy)
+            if dy is None:
+                return None
+        return dy
+
+
+def _make_layer(layer: LayerSpec, rng: np.random.Generator) -> Module:
+    cls = LAYER_CLASSES[layer.kind]
+    if layer.kind in RANDOM_KINDS:
+        return cls(*layer.args, **layer.kwargs, rng=rng)
+    return cls(*layer.args, **layer.kwargs)
+
+
+def build(spec: ArchSpec, seed: int = 0) -> ScratchModel:
+    """The network of `spec` in float32, initialised from `np.random.default_rng(seed)`.
+
+    The layers up to and including the first one with parameters (conv1; flatten and fc1 for
+    an MLP) compute no input gradient: nobody needs dL/dimage, in training or for a CAM.
+    """
+    rng = np.random.default_rng(seed)
+    model = ScratchModel(spec, [(layer.name, _make_layer(layer, rng)) for layer in spec.layers])
+    for layer in model:
+        layer.needs_input_grad = False
+        if any(True for _ in layer.parameters()):
+            break
+    return model

@@ -1,0 +1,120 @@
+"""The base class of every layer: forward, backward, and the bookkeeping around parameters.
+
+Parameters and child modules are found from the instance's attributes, in the order they were
+set (tinygrad's way), so `Conv2d` owning `self.weight` then `self.bias` yields the PyTorch names
+and order `weight`, `bias`, and a child stored as `self.conv1` yields `conv1.weight`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+import numpy.typing as npt
+
+from cnnlab.scratch.parameter import Parameter
+
+
+class Module:
+    """A layer or a network. Subclasses implement `forward(x)` and `backward(dy) -> dx`.
+
+    `forward` keeps what `backward` needs; `backward(dy)` adds each parameter's gradient into
+    `Parameter.grad` and returns dL/dx, or None when `needs_input_grad` is False (the first layer
+    of a network: nobody needs dL/dimage, and skipping it saves a whole col2im).
+    """
+
+    def __init__(self) -> None:
+        self.training = True
+        self.needs_input_grad = True
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    # -- tree walking ---------------------------------------------------------------------------
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def children(self) -> Iterator[Module]:
+        for _, child in self.named_children():
+            yield child
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every module below it, depth first."""
+        yield self
+        for child in self.children():
+            yield from child.modules()
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Own parameters first, then each child's with a dotted prefix, as in PyTorch."""
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_parameters(prefix + name + ".")
+
+    def parameters(self) -> Iterator[Parameter]:
+        for _, param in self.named_parameters():
+            yield param
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter's data, keyed by dotted name (`conv1.weight`, ...)."""
+        return {name: param.data.copy() for name, param in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        """Copy `state` into the parameters, keeping their dtype; keys and shapes must match."""
+        params = dict(self.named_parameters())
+        for name in [*params, *(key for key in state if key not in params)]:
+            model_shape = params[name].shape if name in params else None
+            state_shape = tuple(np.shape(state[name])) if name in state else None
+            if model_shape != state_shape:
+                raise ValueError(
+                    f"state dict does not match the model at key {name!r}: the state dict has "
+                    f"{_describe(state_shape)}, the model has {_describe(model_shape)}"
+                )
+        for name, param in params.items():
+            param.data = np.array(state[name], dtype=param.dtype)
+
+    def zero_grad(self) -> None:
+        for param in self.parameters():
+            param.grad.fill(0)
+
+    def train(self, mode: bool = True) -> Module:
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def to(self, dtype: npt.DTypeLike) -> Module:
+        """Cast every parameter (and its gradient) to `dtype`, e.g. float64 for gradient tests."""
+        for param in self.parameters():
+            param.data = param.data.astype(dtype, copy=False)
+            param.grad = param.grad.astype(dtype, copy=False)
+        return self
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        children = [f"  ({name}): {child!r}" for name, child in self.named_children()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not children:
+            return head + ")"
+        lines = "\n".join(line.replace("\n", "\n  ") for line in children)
+        return f"{head}\n{lines}\n)"
+
+
+def _describe(shape: tuple[int, ...] | None) -> str:
+    return "no such key" if shape is None else f"shape {shape}"

@@ -1,0 +1,126 @@
+"""Every scratch layer against its torch.nn twin in float64: output, dL/dx, every dL/dparam."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+import torch
+
+from cnnlab.scratch import (
+    Conv2d,
+    Flatten,
+    GlobalAvgPool2d,
+    Linear,
+    MaxPool2d,
+    Module,
+    ReLU,
+    Sequential,
+)
+
+TOL = {"rtol": 1e-10, "atol": 1e-12}
+
+
+def assert_matches_torch(layer: Module, twin: torch.nn.Module, x: np.ndarray) -> None:
+    """Same parameters in both; L = sum(y * dy) for a random dy; compare y, dx and all grads."""
+    layer.to(np.float64)
+    twin.double()
+    layer.load_state_dict({name: t.numpy() for name, t in twin.state_dict().items()})
+    x_t = torch.from_numpy(x).requires_grad_()
+
+    y, y_t = layer(x), twin(x_t)
+    np.testing.assert_allclose(y, y_t.detach().numpy(), **TOL)
+
+    dy = np.random.default_rng(1).standard_normal(y.shape)
+    dx = layer.backward(dy)
+    y_t.backward(torch.from_numpy(dy))
+    np.testing.assert_allclose(dx, x_t.grad.numpy(), **TOL)
+    params = dict(layer.named_parameters())
+    assert list(params) == [name for name, _ in twin.named_parameters()]
+    for name, p_t in twin.named_parameters():
+        np.testing.assert_allclose(params[name].grad, p_t.grad.numpy(), **TOL, err_msg=name)
+
+
+def images(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+@pytest.mark.parametrize("batch", [1, 7], ids=["n1", "n7"])
+@pytest.mark.parametrize("padding", [0, 1], ids=["p0", "p1"])
+@pytest.mark.parametrize("stride", [1, 2], ids=["s1", "s2"])
+@pytest.mark.parametrize("kernel_size", [1, 3, 5], ids=["k1", "k3", "k5"])
+@pytest.mark.parametrize(("in_channels", "out_channels"), [(1, 4), (3, 2)], ids=["c1-4", "c3-2"])
+def test_conv2d(in_channels, out_channels, kernel_size, stride, padding, batch):
+    layer = Conv2d(in_channels, out_channels, kernel_size, stride, padding)
+    twin = torch.nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding)
+    assert_matches_torch(layer, twin, images((batch, in_channels, 13, 17)))
+
+
+@pytest.mark.parametrize(
+    ("kernel_size", "stride", "padding", "bias"),
+    [(3, 1, 0, False), ((3, 5), (2, 1), (1, 2), True), ((2, 4), 3, 0, True)],
+)
+def test_conv2d_rectangular_and_without_bias(kernel_size, stride, padding, bias):
+    layer = Conv2d(2, 3, kernel_size, stride, padding, bias=bias)
+    twin = torch.nn.Conv2d(2, 3, kernel_size, stride, padding, bias=bias)
+    assert_matches_torch(layer, twin, images((4, 2, 13, 17)))
+
+
+def test_conv2d_stack_on_channel_major_activations():
+    """A conv fed by a conv reads channel-major memory; the maths must not notice."""
+    layers = [Conv2d(2, 3, 3), ReLU(), MaxPool2d(2), Conv2d(3, 4, 3, padding=1), ReLU()]
+    twins = [
+        torch.nn.Conv2d(2, 3, 3),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(3, 4, 3, padding=1),
+        torch.nn.ReLU(),
+    ]
+    assert_matches_torch(Sequential(*layers), torch.nn.Sequential(*twins), images((5, 2, 13, 17)))
+
+
+@pytest.mark.parametrize("batch", [1, 7], ids=["n1", "n7"])
+@pytest.mark.parametrize(("height", "width"), [(13, 17), (8, 8)], ids=["13x17", "8x8"])
+@pytest.mark.parametrize("stride", [None, 1, 2], ids=["s=k", "s1", "s2"])
+@pytest.mark.parametrize("kernel_size", [2, 3], ids=["k2", "k3"])
+def test_maxpool2d(kernel_size, stride, height, width, batch):
+    x = images((batch, 3, height, width))  # continuous values: no ties
+    assert_matches_torch(MaxPool2d(kernel_size, stride), torch.nn.MaxPool2d(kernel_size, stride), x)
+
+
+@pytest.mark.parametrize("stride", [None, 1])
+def test_maxpool2d_ties_route_to_the_first_maximum_like_torch(stride):
+    x = np.random.default_rng(0).integers(0, 2, size=(4, 3, 9, 11)).astype(np.float64)
+    assert_matches_torch(MaxPool2d(3, stride), torch.nn.MaxPool2d(3, stride), x)
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize(("in_features", "out_features"), [(5, 3), (12, 7)])
+def test_linear(in_features, out_features, bias, batch):
+    layer = Linear(in_features, out_features, bias)
+    twin = torch.nn.Linear(in_features, out_features, bias)
+    assert_matches_torch(layer, twin, images((batch, in_features)))
+
+
+PARAMETER_FREE: dict[str, tuple[Callable[[], Module], Callable[[], torch.nn.Module]]] = {
+    "relu": (ReLU, torch.nn.ReLU),
+    "flatten": (Flatten, torch.nn.Flatten),
+    "flatten_2_3": (lambda: Flatten(2, 3), lambda: torch.nn.Flatten(2, 3)),
+    "gap": (
+        GlobalAvgPool2d,
+        lambda: torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()),
+    ),
+}
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+@pytest.mark.parametrize("kind", sorted(PARAMETER_FREE))
+def test_parameter_free_layers(kind, batch):
+    make_layer, make_twin = PARAMETER_FREE[kind]
+    assert_matches_torch(make_layer(), make_twin(), images((batch, 3, 13, 17)))
+
+
+def test_relu_on_a_matrix():
+    assert_matches_torch(ReLU(), torch.nn.ReLU(), images((7, 10)))
