@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-cnnlab
-EXTRAS ?= torch,dev
+EXTRAS ?= torch,keras,dev
 
 .PHONY: install run test lint unit browser clean
 

@@ -1,0 +1,1 @@
+"""Training: one engine-agnostic loop, run directories, checkpoints, tracking."""
