@@ -1,0 +1,42 @@
+"""`cnnlab cam RUN_DIR ...`: Class Activation Maps of trained CNNs on the same test image."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "cam"
+HELP = "draw CAM and Grad-CAM of one test image for one or more trained runs"
+ORDER = 50
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    parser.add_argument("--index", type=int, default=0, help="test image number (0..9999)")
+    parser.add_argument(
+        "--class", dest="target", type=int, default=None, help="target class (default: predicted)"
+    )
+    parser.add_argument(
+        "--method", choices=("cam", "gradcam", "both"), default="both", help="which map(s)"
+    )
+    parser.add_argument(
+        "--out", default=None, help="folder for the combined figure (default: parent of RUN_DIR)"
+    )
+    parser.add_argument("--data-dir", default=None, help="MNIST directory (else $CNNLAB_DATA)")
+    parser.add_argument("--device", default="cpu", help="torch runs: cpu, cuda or mps")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnlab.cam import METHODS
+    from cnnlab.cam_runs import draw_cams
+    from cnnlab.errors import UserError
+
+    if args.target is not None and not 0 <= args.target <= 9:
+        raise UserError(f"--class {args.target} is not a digit class (0..9).")
+    methods = METHODS if args.method == "both" else (args.method,)
+    path = draw_cams(
+        args.run_dirs, args.index, args.target, methods, args.out, args.data_dir, args.device
+    )
+    print(f"combined figure: {path}")
+    for run_dir in args.run_dirs:
+        print(f"per-model panels: {run_dir}/cam/")
+    return 0

@@ -1,0 +1,143 @@
+"""`evaluate_run`: the test set through a trained run, and the pictures of what it learned.
+
+Everything goes into the run directory (files a person can open) and into its TensorBoard
+events (the same pictures), so `cnnlab report` and TensorBoard show the same thing.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from cnnlab.data import load_mnist, normalize
+from cnnlab.fileio import write_bytes, write_json, write_text
+from cnnlab.training.loop import predict_logits
+from cnnlab.training.run_dir import load_trained
+from cnnlab.training.tracking import TensorBoardLog, read_metrics
+
+TOP_K = 3
+WORST_ERRORS = 16
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def evaluate_run(run_dir: Path, data_dir=None, device: str = "cpu", quiet: bool = False) -> dict:
+    """Run the checkpoint on all test images; write evaluation.json, CSV, PNGs, TB images."""
+    from cnnlab import viz
+
+    run_dir = Path(run_dir)
+    engine, config = load_trained(run_dir, device)
+    data = load_mnist(data_dir, progress=not quiet)
+    labels = data.test_labels.astype(np.int64)
+    probabilities = softmax(predict_logits(engine, normalize(data.test_images)))  # (10000, 10)
+
+    summary = viz.evaluation_summary(labels, probabilities)
+    summary |= {"model": config["model"], "engine": config["engine"], "run_dir": str(run_dir)}
+    top = viz.top_scoring_images(probabilities, TOP_K)  # (10, 3) test-image indices
+    summary["top_scoring"] = [
+        {
+            "class": c,
+            "indices": top[c].tolist(),
+            "scores": probabilities[top[c], c].tolist(),
+            "true_labels": labels[top[c]].tolist(),
+        }
+        for c in range(10)
+    ]
+    cm = np.asarray(summary["confusion_matrix"])
+    write_json(run_dir / "evaluation.json", summary)
+    _write_array(run_dir / "probabilities.npy", probabilities.astype(np.float32))
+    write_text(run_dir / "confusion_matrix.csv", _confusion_csv(cm))
+
+    label = f"{config['model']} · {config['engine']}"
+    pictures = {
+        "confusion_matrix": viz.render_confusion_matrix(cm, title=f"{label}: confusion matrix"),
+        "confusion_matrix_normalized": viz.render_confusion_matrix(
+            cm, normalized=True, title=f"{label}: confusion matrix, row-normalised"
+        ),
+        "top3": viz.render_top_scoring(data.test_images, labels, probabilities, top),
+        "worst_errors": viz.render_worst_errors(
+            data.test_images,
+            labels,
+            probabilities,
+            viz.most_confident_errors(probabilities, labels, WORST_ERRORS),
+        ),
+    }
+    records = read_metrics(run_dir)
+    if any(r.get("kind") == "epoch" for r in records):
+        pictures["curves"] = viz.render_curves(records, title=f"{label}: learning curves")
+    for name, rgb in pictures.items():
+        viz.save_png(rgb, run_dir / f"{name}.png")
+    _log_to_tensorboard(run_dir, summary, pictures, data.test_images, probabilities, top, labels)
+    return summary
+
+
+def _write_array(path: Path, array: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    write_bytes(path, buffer.getvalue())
+
+
+def _confusion_csv(cm: np.ndarray) -> str:
+    header = "true\\predicted," + ",".join(str(c) for c in range(len(cm)))
+    rows = [f"{i}," + ",".join(str(int(v)) for v in row) for i, row in enumerate(cm)]
+    return "\n".join([header, *rows]) + "\n"
+
+
+def _top3_strip(images: np.ndarray, indices, labels, target: int, scale: int = 4) -> np.ndarray:
+    """The k images of one class side by side (RGB), a red frame on those not of that class."""
+    tiles = []
+    for i in indices:
+        grey = np.kron(images[i], np.ones((scale, scale), dtype=np.uint8))  # (112, 112)
+        tile = np.repeat(grey[:, :, None], 3, axis=2)
+        tile = np.pad(tile, ((3, 3), (3, 3), (0, 0)), constant_values=255)
+        if labels[i] != target:
+            red = np.array([220, 30, 30], dtype=np.uint8)
+            tile[:3], tile[-3:], tile[:, :3], tile[:, -3:] = red, red, red, red
+        tiles.append(tile)
+    return np.concatenate(tiles, axis=1)
+
+
+def _log_to_tensorboard(run_dir, summary, pictures, images, probabilities, top, labels) -> None:
+    tb = TensorBoardLog(run_dir)
+    try:
+        tb.scalar("accuracy/test", summary["accuracy"], 0)
+        for name, rgb in pictures.items():
+            tb.image(f"evaluation/{name}", rgb)
+        lines = ["| class | test image | score | true label |", "|---|---|---|---|"]
+        for c in range(10):
+            scores = probabilities[top[c], c]
+            tag = f"top3/class_{c}_scores_" + "_".join(f"{s:.4f}" for s in scores)
+            tb.image(tag, _top3_strip(images, top[c], labels, c))
+            for i, s in zip(top[c], scores, strict=True):
+                mark = "" if labels[i] == c else " **wrong**"
+                lines.append(f"| {c} | {i} | {s:.4f} | {labels[i]}{mark} |")
+        tb.text("top3/scores", "\n".join(lines))
+    finally:
+        tb.close()
+
+
+def format_table(summary: dict) -> str:
+    """The printed evaluation: per-class precision / recall / F1 and the top confusions."""
+    per = summary["per_class"]
+    lines = [
+        f"{summary['model']} · {summary['engine']}: test accuracy {summary['accuracy']:.4f} "
+        f"({summary['correct']}/{summary['test_count']})",
+        "",
+        "class  precision  recall     f1  support",
+    ]
+    for c in range(len(per["precision"])):
+        lines.append(
+            f"{c:>5}  {per['precision'][c]:>9.4f}  {per['recall'][c]:>6.4f}  "
+            f"{per['f1'][c]:>5.4f}  {per['support'][c]:>7}"
+        )
+    lines.append("")
+    lines.append("most frequent confusions (true -> predicted: count):")
+    for item in summary["top_confusions"]:
+        lines.append(f"  {item['true']} -> {item['predicted']}: {item['count']}")
+    return "\n".join(lines)

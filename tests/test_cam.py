@@ -1,0 +1,136 @@
+"""CAM and Grad-CAM: the same maps from both engines, exact decompositions, and the command."""
+
+import json
+
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing import event_accumulator
+
+from cnnlab.cam import compute_map
+from cnnlab.cli import main
+from cnnlab.data import normalize
+from cnnlab.models import get_spec
+from cnnlab.models.spec import ArchSpec, LayerSpec
+from cnnlab.training.engines import ScratchEngine, TorchEngine, make_engine
+
+
+def _twin_engines(model: str, state=None, seed: int = 3):
+    """A float64 scratch engine and a float64 torch engine holding the same weights."""
+    from cnnlab.models.torch_builder import load_numpy_state
+
+    scratch = make_engine(model, "scratch", seed=seed, dtype=np.float64)
+    twin = make_engine(model, "torch", seed=seed, dtype=np.float64, device="cpu")
+    if state is not None:
+        scratch.model.load_state_dict({k: v.astype(np.float64) for k, v in state.items()})
+        load_numpy_state(twin.model, scratch.model.state_dict())
+    return scratch, twin
+
+
+@pytest.fixture(scope="module")
+def trained_state(trained_runs):
+    with np.load(trained_runs["cnn2-scratch"] / "checkpoint.npz", allow_pickle=False) as npz:
+        return {k[len("model/") :]: npz[k] for k in npz.files if k.startswith("model/")}
+
+
+@pytest.fixture(scope="module")
+def images(mnist):
+    return normalize(mnist.test_images[:4]).astype(np.float64)  # (4, 1, 28, 28)
+
+
+@pytest.mark.parametrize("method", ["cam", "gradcam"])
+@pytest.mark.parametrize("model", ["cnn2", "cnn3"])
+def test_both_engines_give_the_same_map(model, method, images, trained_state):
+    scratch, twin = _twin_engines(model, trained_state if model == "cnn2" else None)
+    spec = get_spec(model)
+    for i in range(len(images)):
+        x = images[i : i + 1]
+        for target in (None, 3):
+            a = compute_map(scratch, spec, x, target, method)
+            b = compute_map(twin, spec, x, target, method)
+            assert a["target"] == b["target"]
+            assert a["map"].shape == spec.feature_shape[1:]
+            scale = max(np.abs(b["map"]).max(), 1e-12)
+            np.testing.assert_allclose(a["map"], b["map"], rtol=0, atol=1e-8 * scale)
+
+
+@pytest.mark.parametrize("engine_index", [0, 1], ids=["scratch", "torch"])
+@pytest.mark.parametrize("model", ["cnn2", "cnn3"])
+def test_flatten_head_cam_decomposes_the_class_score_exactly(model, engine_index, images):
+    engine = _twin_engines(model)[engine_index]
+    spec = get_spec(model)
+    _weight, bias = engine.head_parameters()
+    for k in range(10):
+        logits, _feature_map, _, _ = engine.feature_map_and_grad(images[:1], k)
+        cam = compute_map(engine, spec, images[:1], k, "cam")["map"]
+        np.testing.assert_allclose(cam.sum() + bias[k], logits[k], rtol=1e-10, atol=1e-10)
+
+
+GAP_SPEC = ArchSpec(
+    name="gap",
+    description="conv + global-average-pool + linear: the classic CAM head",
+    layers=(
+        LayerSpec("conv1", "conv", (1, 6, 3)),
+        LayerSpec("relu1", "relu"),
+        LayerSpec("pool1", "maxpool", (2,)),
+        LayerSpec("conv2", "conv", (6, 8, 3)),
+        LayerSpec("relu2", "relu"),
+        LayerSpec("gap", "gap"),
+        LayerSpec("fc", "linear", (8, 10)),
+    ),
+    feature_layer="relu2",
+    feature_shape=(8, 11, 11),
+    head="gap_linear",
+)
+
+
+@pytest.mark.parametrize("engine", ["scratch", "torch"])
+def test_gap_head_cam_equals_grad_cam_up_to_a_positive_scale(engine, images):
+    import torch
+
+    from cnnlab.models import scratch_builder, torch_builder
+
+    if engine == "scratch":
+        model = scratch_builder.build(GAP_SPEC, seed=1)
+        model.to(np.float64)
+        runner = ScratchEngine(model, "sgd", 0.1, 0.0, 0.0)
+    else:
+        model = torch_builder.build(GAP_SPEC, seed=1).to(torch.float64)
+        runner = TorchEngine(model, "sgd", 0.1, 0.0, 0.0)
+    _weight, bias = runner.head_parameters()
+    for k in range(10):
+        cam = compute_map(runner, GAP_SPEC, images[:1], k, "cam")["map"]
+        gradcam = compute_map(runner, GAP_SPEC, images[:1], k, "gradcam")["map"]
+        positive = np.maximum(cam, 0)
+        assert gradcam.max() > 0 or positive.max() == 0
+        ratio = gradcam[positive > 1e-12] / positive[positive > 1e-12]
+        np.testing.assert_allclose(ratio, ratio[0], rtol=1e-9)  # one positive scale everywhere
+        assert ratio[0] > 0
+        logits = runner.feature_map_and_grad(images[:1], k)[0]
+        np.testing.assert_allclose(cam.sum() + bias[k], logits[k], rtol=1e-10, atol=1e-10)
+
+
+def test_cam_command_draws_every_run_on_the_same_test_image(tmp_path, trained_runs, mnist_dir):
+    runs = [trained_runs[name] for name in ("cnn2-scratch", "cnn2-torch", "mlp3-scratch")]
+    args = ["cam", *map(str, runs), "--index", "7", "--out", str(tmp_path)]
+    assert main([*args, "--data-dir", str(mnist_dir)]) == 0
+    assert (tmp_path / "cam_comparison.png").stat().st_size > 10_000
+    for run_dir in runs[:2]:
+        pictures = sorted(p.name for p in (run_dir / "cam").glob("*_test7_*.png"))
+        assert [p.split("_")[0] for p in pictures] == ["cam", "gradcam"]
+        record = json.loads((run_dir / "cam" / pictures[0].replace(".png", ".json")).read_text())
+        assert np.array(record["map"]).shape == (11, 11)
+        acc = event_accumulator.EventAccumulator(str(run_dir), size_guidance={"images": 0})
+        acc.Reload()
+        assert any(tag.startswith("cam/gradcam_test7") for tag in acc.Tags()["images"])
+    # the same image and class in both engines: the maps agree to float32 precision
+    maps = [
+        np.array(json.loads(next((r / "cam").glob("cam_test7_*.json")).read_text())["map"])
+        for r in runs[:2]
+    ]
+    np.testing.assert_allclose(maps[0], maps[1], rtol=1e-3, atol=1e-3 * np.abs(maps[1]).max())
+
+
+def test_cam_rejects_a_bad_index(trained_runs, mnist_dir, capsys):
+    args = ["cam", str(trained_runs["cnn2-scratch"]), "--index", "10000"]
+    assert main([*args, "--data-dir", str(mnist_dir)]) == 2
+    assert "out of range" in capsys.readouterr().err

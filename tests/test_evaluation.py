@@ -1,0 +1,98 @@
+"""`cnnlab evaluate` on real (short) runs of both engines."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from tensorboard.backend.event_processing import event_accumulator
+
+from cnnlab.cli import main
+
+
+@pytest.fixture(scope="module", params=["cnn2-scratch", "cnn2-torch"])
+def evaluated(request, trained_runs, mnist_dir):
+    run_dir = trained_runs[request.param]
+    assert main(["evaluate", str(run_dir), "--data-dir", str(mnist_dir), "--quiet"]) == 0
+    return run_dir
+
+
+def test_confusion_matrix_counts_every_test_image(evaluated, mnist):
+    summary = json.loads((evaluated / "evaluation.json").read_text())
+    cm = np.array(summary["confusion_matrix"])
+    assert cm.shape == (10, 10)
+    assert cm.sum() == 10_000
+    assert np.trace(cm) == summary["correct"] == round(summary["accuracy"] * 10_000)
+    assert (cm.sum(axis=1) == np.bincount(mnist.test_labels, minlength=10)).all()
+    with (evaluated / "confusion_matrix.csv").open() as f:
+        rows = list(csv.reader(f))
+    assert np.array([[int(v) for v in row[1:]] for row in rows[1:]]).tolist() == cm.tolist()
+    assert summary["accuracy"] > 0.9  # one epoch on 6,000 images
+
+
+def test_accuracy_matches_the_stored_probabilities(evaluated, mnist):
+    probabilities = np.load(evaluated / "probabilities.npy", allow_pickle=False)
+    assert probabilities.shape == (10_000, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    summary = json.loads((evaluated / "evaluation.json").read_text())
+    predicted = probabilities.argmax(axis=1)
+    assert int((predicted == mnist.test_labels).sum()) == summary["correct"]
+
+
+def test_top3_are_the_arg_top3_of_the_probabilities(evaluated):
+    probabilities = np.load(evaluated / "probabilities.npy", allow_pickle=False)
+    summary = json.loads((evaluated / "evaluation.json").read_text())
+    for entry in summary["top_scoring"]:
+        c = entry["class"]
+        expected = np.argsort(-probabilities[:, c], kind="stable")[:3]
+        assert entry["indices"] == expected.tolist()
+        np.testing.assert_allclose(entry["scores"], probabilities[expected, c], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name", ["confusion_matrix", "confusion_matrix_normalized", "top3", "curves", "worst_errors"]
+)
+def test_pictures_are_valid_pngs(evaluated, name):
+    with Image.open(evaluated / f"{name}.png") as image:
+        image.verify()
+    with Image.open(evaluated / f"{name}.png") as image:
+        assert image.width >= 300
+        assert image.height >= 300
+
+
+def test_tensorboard_holds_the_evaluation_images(evaluated):
+    acc = event_accumulator.EventAccumulator(str(evaluated), size_guidance={"images": 0})
+    acc.Reload()
+    tags = acc.Tags()["images"]
+    assert "evaluation/confusion_matrix" in tags
+    assert "evaluation/top3" in tags
+    top3 = [t for t in tags if t.startswith("top3/class_")]
+    assert len(top3) == 10
+    summary = json.loads((evaluated / "evaluation.json").read_text())
+    first = summary["top_scoring"][0]
+    assert any(t.startswith("top3/class_0_scores_" + f"{first['scores'][0]:.4f}") for t in top3)
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path, trained_runs, capsys):
+    run_dir = tmp_path / "copy"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text((trained_runs["cnn2-scratch"] / "config.json").read_text())
+    assert main(["evaluate", str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "has no checkpoint.npz" in err
+    assert "Traceback" not in err
+
+
+def test_wrong_checkpoint_is_a_clear_error(tmp_path, trained_runs, capsys):
+    run_dir = tmp_path / "wrong"
+    run_dir.mkdir()
+    config = json.loads((trained_runs["cnn2-scratch"] / "config.json").read_text())
+    (run_dir / "config.json").write_text(json.dumps(config | {"model": "cnn3"}))
+    (run_dir / "checkpoint.npz").write_bytes(
+        (trained_runs["cnn2-scratch"] / "checkpoint.npz").read_bytes()
+    )
+    assert main(["evaluate", str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be used" in err
+    assert "Traceback" not in err
