@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 NAME = "data"
-HELP = "Show, verify or download the MNIST data set."
+HELP = "show, verify or download the MNIST data set"
 ORDER = 10
 
 _DATA_DIR_HELP = (

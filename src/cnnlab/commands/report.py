@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 
 NAME = "report"
-HELP = (
-    "Build one self-contained HTML report (pictures embedded, no network needed) and a Markdown "
-    "twin from run directories, without retraining."
-)
+HELP = "build the self-contained HTML report (and its Markdown twin) from run directories"
 ORDER = 60
 DEFAULT_TITLE = "cnnlab report: what the networks learned"  # as build_report's default
 

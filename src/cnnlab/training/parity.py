@@ -48,11 +48,11 @@ def run_parity(
     )
     scratch = make_engine(model, "scratch", dtype=dtype, **kwargs)
     twin = make_engine(model, "torch", device="cpu", dtype=dtype, **kwargs)
-    images = images.astype(dtype)
     losses = np.zeros((2, steps))
     batches = _endless_batches(images, labels, batch_size, seed)
     for i in range(steps):
         x, y = next(batches)
+        x = x.astype(dtype, copy=False)  # batches come as float32
         losses[0, i] = scratch.train_step(x, y)[0]
         losses[1, i] = twin.train_step(x, y)[0]
     torch_state = torch_to_numpy_state(twin.model.state_dict())
