@@ -15,6 +15,7 @@ import numpy as np
 
 from cnnlab.errors import UserError
 from cnnlab.fileio import atomic_open
+from cnnlab.training.checkpoint import load_npz, save_npz
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -92,22 +93,15 @@ class ScratchEngine:
         return state[f"{head}.weight"], state[f"{head}.bias"]
 
     def save(self, path: Path, position: dict[str, Any]) -> None:
-        arrays = {f"model/{k}": v for k, v in self.model.state_dict().items()}
-        arrays |= {f"optimizer/{k}": v for k, v in self.optimizer.state_dict().items()}
-        arrays["position"] = np.array(json.dumps(position))
-        with atomic_open(path, "wb") as f:
-            np.savez(f, **arrays)
+        save_npz(path, self.model.state_dict(), self.optimizer.state_dict(), position)
 
     def load(self, path: Path) -> dict[str, Any]:
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
-            model = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}
+            model, optimizer, position = load_npz(path)
             self.model.load_state_dict(model)
-            optim = {k[10:]: v for k, v in arrays.items() if k.startswith("optimizer/")}
-            if optim:
-                self.optimizer.load_state_dict(optim)
-            return json.loads(str(arrays["position"])) if "position" in arrays else {}
+            if optimizer:
+                self.optimizer.load_state_dict(optimizer)
+            return position
         except (OSError, ValueError, KeyError) as err:
             raise _checkpoint_error(path, err) from None
 

@@ -17,14 +17,13 @@ How the optimizers compare with PyTorch's (the loop's `--optimizer sgd|adam`):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cnnlab.errors import UserError
-from cnnlab.fileio import atomic_open
+from cnnlab.training.checkpoint import load_npz, save_npz
 from cnnlab.training.engines import _checkpoint_error
 
 ADAM_EPSILON = 1e-8  # PyTorch's default; see the module docstring
@@ -140,24 +139,16 @@ class KerasEngine:
 
     def save(self, path: Path, position: dict[str, Any]) -> None:
         """Weights in the NumPy layout (`model/conv1.weight`), optimizer variables by Keras name."""
-        arrays = {f"model/{k}": v for k, v in self.convert.keras_to_numpy(self.model).items()}
-        arrays |= {
-            f"optimizer/{v.name}": self.convert.to_numpy(v.value) for v in self.optimizer.variables
-        }
-        arrays["position"] = np.array(json.dumps(position))
-        with atomic_open(path, "wb") as f:
-            np.savez(f, **arrays)
+        optimizer = {v.name: self.convert.to_numpy(v.value) for v in self.optimizer.variables}
+        save_npz(path, self.convert.keras_to_numpy(self.model), optimizer, position)
 
     def load(self, path: Path) -> dict[str, Any]:
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
-            model = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}
+            model, optimizer, position = load_npz(path)
             self.convert.load_numpy_state(self.model, model)
-            optim = {k[10:]: v for k, v in arrays.items() if k.startswith("optimizer/")}
-            if optim:
-                self._load_optimizer(optim)
-            return json.loads(str(arrays["position"])) if "position" in arrays else {}
+            if optimizer:
+                self._load_optimizer(optimizer)
+            return position
         except (OSError, ValueError, KeyError) as err:
             raise _checkpoint_error(path, err) from None
 
