@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 import time
 from dataclasses import asdict
@@ -212,6 +213,11 @@ def _fit(cfg, engine: Engine, run_dir, position, resuming, train_split, val_spli
                     engine.save(run_dir / engine.checkpoint_name, here)
                     _write_status(run_dir, cfg, epoch - 1, seconds, complete=False)
                     metrics.flush()
+                    print(
+                        f"stopped at step {step} of {total_steps}; checkpoint saved in {run_dir}. "
+                        "To continue: `cnnlab train ... --resume` (or run `cnnlab run` again).",
+                        file=sys.stderr,
+                    )
                     raise KeyboardInterrupt
                 val_loss, val_acc = evaluate(engine, *val_split)
                 epoch_seconds = time.perf_counter() - started
