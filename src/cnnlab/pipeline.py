@@ -108,35 +108,36 @@ def run_comparison(plan: RunPlan) -> dict:
         raise UserError("nothing to run: no model/engine pair is left.")
     plan.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    epochs_of = {p: (_config(plan, *p).resolved().epochs) for p in pairs}
-    total_epochs, done_epochs = sum(epochs_of.values()), 0
+    configs = {p: _config(plan, *p) for p in pairs}
+    # Decide up front what is reused, so the time-left estimate counts only epochs still to train.
+    states = {
+        p: "new" if plan.force else _state(cfg, plan.out / f"{p[0]}-{p[1]}")
+        for p, cfg in configs.items()
+    }
+    epochs_of = {p: cfg.resolved().epochs for p, cfg in configs.items()}
+    to_train = sum(epochs_of[p] for p in pairs if states[p] != "finished") or 1
+    trained = 0
     run_dirs = []
     for index, (model, engine) in enumerate(pairs, start=1):
-        cfg = _config(plan, model, engine)
         run_dir = plan.out / f"{model}-{engine}"
         label = f"{model} · {engine}"
-        state = "new" if plan.force else _state(cfg, run_dir)
-        fraction = done_epochs / total_epochs
+        state = states[(model, engine)]
+        header = (index, len(pairs), label)
         if state == "finished":
-            _progress(index, len(pairs), label, "finished earlier, reused", started, fraction)
+            _progress(*header, "finished earlier, reused", started, trained / to_train)
         else:
-            what = (
-                "resuming"
-                if state == "unfinished"
-                else f"training {epochs_of[(model, engine)]} epochs"
+            epochs = epochs_of[(model, engine)]
+            what = "resuming" if state == "unfinished" else f"training {epochs} epochs"
+            _progress(*header, what, started, trained / to_train)
+            train(
+                configs[(model, engine)],
+                resume=state == "unfinished",
+                force=plan.force,
+                quiet=plan.quiet,
             )
-            _progress(index, len(pairs), label, what, started, fraction)
-            train(cfg, resume=state == "unfinished", force=plan.force, quiet=plan.quiet)
-        done_epochs += epochs_of[(model, engine)]
-        if plan.force or not (run_dir / "evaluation.json").exists() or state != "finished":
-            _progress(
-                index,
-                len(pairs),
-                label,
-                "evaluating on 10,000 test images",
-                started,
-                done_epochs / total_epochs,
-            )
+            trained += epochs
+        if state != "finished" or not (run_dir / "evaluation.json").exists():
+            _progress(*header, "evaluating on 10,000 test images", started, trained / to_train)
             evaluate_run(run_dir, plan.data_dir, quiet=True)
         run_dirs.append(run_dir)
 
