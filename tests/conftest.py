@@ -60,3 +60,17 @@ def trained_runs(tmp_path_factory, mnist_dir):
         )
         runs[f"{model}-{engine}"] = train(cfg, quiet=True)
     return runs
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch and one BLAS thread for a module: on cores shared with other jobs, threads
+    spin-wait for each other and a small op can take 10x longer; one thread keeps time steady."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+    torch.set_num_threads(threads)

@@ -6,7 +6,6 @@ import sys
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from cnnlab.data import iterate_batches, normalize
 from cnnlab.errors import UserError
@@ -18,22 +17,12 @@ from cnnlab.training.loop import evaluate, train_epoch
 
 try:
     keras = import_keras()
-    import torch
+    import torch  # noqa: F401  (the extra needs it; skip the module without it)
 except ImportError:
     pytest.skip("the keras extra (keras, torch) is not installed", allow_module_level=True)
 
-pytestmark = pytest.mark.torch  # the keras engine runs on the torch backend
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch and one BLAS thread: on cores shared with other jobs, threads spin-wait for each
-    other and a small op can take 10x longer; one thread keeps these tests' time predictable."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-    torch.set_num_threads(threads)
+# the keras engine runs on the torch backend
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("one_thread")]
 
 
 @pytest.fixture(scope="module")

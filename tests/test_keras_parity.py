@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from cnnlab import scratch
 from cnnlab.data import iterate_batches, normalize
@@ -22,20 +21,10 @@ try:
 except ImportError:
     pytest.skip("the keras extra (keras, torch) is not installed", allow_module_level=True)
 
-pytestmark = pytest.mark.torch  # the keras engine runs on the torch backend
+# the keras engine runs on the torch backend
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("one_thread")]
 
 RTOL = 1e-4
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch and one BLAS thread: on cores shared with other jobs, threads spin-wait for each
-    other and a small op can take 10x longer; one thread keeps these tests' time predictable."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-    torch.set_num_threads(threads)
 
 
 def assert_close(actual: np.ndarray, expected: np.ndarray, rtol: float = RTOL, what: str = ""):
