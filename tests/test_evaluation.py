@@ -9,6 +9,7 @@ from PIL import Image
 from tensorboard.backend.event_processing import event_accumulator
 
 from cnnlab.cli import main
+from cnnlab.viz.metrics import format_probability
 
 
 @pytest.fixture(scope="module", params=["cnn2-scratch", "cnn2-torch"])
@@ -71,7 +72,8 @@ def test_tensorboard_holds_the_evaluation_images(evaluated):
     assert len(top3) == 10
     summary = json.loads((evaluated / "evaluation.json").read_text())
     first = summary["top_scoring"][0]
-    assert any(t.startswith("top3/class_0_scores_" + f"{first['scores'][0]:.4f}") for t in top3)
+    prefix = "top3/class_0_scores_" + format_probability(first["scores"][0])
+    assert any(t.startswith(prefix) for t in top3)
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path, trained_runs, capsys):

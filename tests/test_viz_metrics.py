@@ -134,3 +134,13 @@ def test_evaluation_summary_is_json_ready_and_consistent():
     assert np.trace(cm) == summary["correct"]
     assert summary["top_confusions"] == top_confusions(cm)
     assert json.loads(json.dumps(summary)) == summary
+
+
+@pytest.mark.parametrize(
+    ("p", "text"),
+    [(0.5, "0.5000"), (0.99984, "0.9998"), (1 - 3.2e-7, "1-3.2e-07"), (1.0, "1"), (0.0, "0.0000")],
+)
+def test_format_probability_tells_near_certain_scores_apart(p, text):
+    from cnnlab.viz.metrics import format_probability
+
+    assert format_probability(p) == text

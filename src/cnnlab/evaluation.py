@@ -16,6 +16,7 @@ from cnnlab.fileio import write_bytes, write_json, write_text
 from cnnlab.training.loop import predict_logits
 from cnnlab.training.run_dir import load_trained
 from cnnlab.training.tracking import TensorBoardLog, read_metrics
+from cnnlab.viz.metrics import format_probability
 
 TOP_K = 3
 WORST_ERRORS = 16
@@ -51,7 +52,8 @@ def evaluate_run(run_dir: Path, data_dir=None, device: str = "cpu", quiet: bool 
     ]
     cm = np.asarray(summary["confusion_matrix"])
     write_json(run_dir / "evaluation.json", summary)
-    _write_array(run_dir / "probabilities.npy", probabilities.astype(np.float32))
+    # float64: near-certain scores (1 - 1e-9) would all round to 1.0 in float32 and tie
+    _write_array(run_dir / "probabilities.npy", probabilities)
     write_text(run_dir / "confusion_matrix.csv", _confusion_csv(cm))
 
     label = f"{config['model']} · {config['engine']}"
@@ -112,11 +114,11 @@ def _log_to_tensorboard(run_dir, summary, pictures, images, probabilities, top, 
         lines = ["| class | test image | score | true label |", "|---|---|---|---|"]
         for c in range(10):
             scores = probabilities[top[c], c]
-            tag = f"top3/class_{c}_scores_" + "_".join(f"{s:.4f}" for s in scores)
+            tag = f"top3/class_{c}_scores_" + "_".join(format_probability(s) for s in scores)
             tb.image(tag, _top3_strip(images, top[c], labels, c))
             for i, s in zip(top[c], scores, strict=True):
                 mark = "" if labels[i] == c else " **wrong**"
-                lines.append(f"| {c} | {i} | {s:.4f} | {labels[i]}{mark} |")
+                lines.append(f"| {c} | {i} | {format_probability(s)} | {labels[i]}{mark} |")
         tb.text("top3/scores", "\n".join(lines))
     finally:
         tb.close()

@@ -26,6 +26,7 @@ _EXPORTS = {
         "top_scoring_images",
         "most_confident_errors",
         "evaluation_summary",
+        "format_probability",
     ),
     "maps": ("normalize_map", "upsample_bilinear", "overlay"),
     "plots": ("save_png", "png_bytes"),

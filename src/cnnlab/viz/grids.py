@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from cnnlab.viz.metrics import format_probability
 from cnnlab.viz.plots import ERROR_RED, figure_to_rgb, frame, new_figure, show_digit
 
 CELL_WIDTH, CELL_HEIGHT = 0.95, 1.15  # inches per digit (and its title) in the top-k grid
@@ -68,7 +69,7 @@ def render_top_scoring(
             ax = axes[c, j]
             i = int(indices[c, j])
             show_digit(ax, images[i])
-            score = f"{probabilities[i, c]:.4f}"
+            score = format_probability(probabilities[i, c])
             if int(labels[i]) == c:
                 ax.set_title(score, fontsize=8, pad=2)
                 frame(ax, "#999999", 0.6)

@@ -116,3 +116,14 @@ def evaluation_summary(labels, probabilities: np.ndarray) -> dict:
         "top_confusions": top_confusions(cm),
         "confusion_matrix": cm.tolist(),
     }
+
+
+def format_probability(p: float) -> str:
+    """A probability as text that still tells near-certain scores apart.
+
+    0.8734 -> "0.8734"; 0.99999968 -> "1-3.2e-07" (four decimals would print "1.0000" for every
+    top-scoring image of a well-trained network).
+    """
+    if p < 0.9999:
+        return f"{p:.4f}"
+    return f"1-{1.0 - p:.1e}" if p < 1.0 else "1"
