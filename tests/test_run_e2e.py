@@ -119,3 +119,18 @@ def test_report_renders_in_headless_chromium(quick_run, tmp_path):
     for row in summary:
         assert f"{row['model']} · {row['engine']}" in table
         assert f"{100 * row['test_accuracy']:.2f}%" in table
+
+
+def test_without_torch_the_numpy_rows_run_and_the_skip_is_said(
+    tmp_path, mnist_dir, monkeypatch, capsys
+):
+    import cnnlab.pipeline
+
+    monkeypatch.setattr(cnnlab.pipeline, "_torch_available", lambda: False)
+    args = ["run", "--quick", "--quiet", "--models", "mlp3", "--out", str(tmp_path)]
+    assert main([*args, "--data-dir", str(mnist_dir)]) == 0
+    captured = capsys.readouterr()
+    assert "the PyTorch rows were skipped" in captured.err
+    assert "pip install 'cnnlab[torch]'" in captured.err
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert [(r["model"], r["engine"]) for r in summary] == [("mlp3", "scratch")]
