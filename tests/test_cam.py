@@ -134,3 +134,13 @@ def test_cam_rejects_a_bad_index(trained_runs, mnist_dir, capsys):
     args = ["cam", str(trained_runs["cnn2-scratch"]), "--index", "10000"]
     assert main([*args, "--data-dir", str(mnist_dir)]) == 2
     assert "out of range" in capsys.readouterr().err
+
+
+def test_method_picks_the_panels_and_the_comparison_keeps_both_maps(
+    tmp_path, trained_runs, mnist_dir
+):
+    run_dir = trained_runs["cnn2-torch"]
+    args = ["cam", str(run_dir), "--index", "11", "--method", "gradcam", "--out", str(tmp_path)]
+    assert main([*args, "--data-dir", str(mnist_dir)]) == 0
+    assert [p.name.split("_")[0] for p in (run_dir / "cam").glob("*_test11_*.png")] == ["gradcam"]
+    assert (tmp_path / "cam_comparison.png").stat().st_size > 10_000

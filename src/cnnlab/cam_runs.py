@@ -27,7 +27,8 @@ def draw_cams(
     device: str = "cpu",
     image: np.ndarray | None = None,
 ) -> Path:
-    """Per-model panels into RUN_DIR/cam/, one comparison figure into `out_dir`; returns its path.
+    """Per-model panels (`methods`) into RUN_DIR/cam/; one comparison figure with CAM and Grad-CAM
+    of every run into `out_dir`; returns its path.
 
     `image` (28, 28) uint8 replaces test image `index` (used by `cnnlab predict --cam`).
     """
@@ -51,13 +52,15 @@ def draw_cams(
         if spec.feature_layer is None:
             rows.append({"label": label, "image": image, "cam": None, "caption": "no conv layer"})
             continue
-        maps = {m: compute_map(engine, spec, x.astype(np.float32), target, m) for m in methods}
-        first = next(iter(maps.values()))
-        k, p = first["target"], first["probabilities"]
+        # Both maps always go into the comparison figure (one forward and backward each);
+        # `methods` picks the per-model panels written into RUN_DIR/cam/.
+        maps = {m: compute_map(engine, spec, x.astype(np.float32), target, m) for m in METHODS}
+        k, p = maps["cam"]["target"], maps["cam"]["probabilities"]
         caption = f"class {k} (p={p[k]:.3f}), predicted {int(p.argmax())}"
         tb = TensorBoardLog(run_dir)
         try:
-            for method, result in maps.items():
+            for method in methods:
+                result = maps[method]
                 title = f"{label} · {_method_title(method)}: {caption}"
                 rgb = viz.render_cam_panels(image, result["map"], title=title)
                 path = run_dir / "cam" / f"{method}_{name}_class{k}.png"
@@ -70,8 +73,8 @@ def draw_cams(
             {
                 "label": label,
                 "image": image,
-                "cam": maps["cam"]["map"] if "cam" in maps else maps["gradcam"]["map"],
-                "gradcam": maps["gradcam"]["map"] if "gradcam" in maps and "cam" in maps else None,
+                "cam": maps["cam"]["map"],
+                "gradcam": maps["gradcam"]["map"],
                 "caption": caption,
             }
         )
