@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnlab.training.loop import softmax
+
 METHODS = ("cam", "gradcam")
 
 
@@ -46,8 +48,7 @@ def compute_map(engine, spec, image: np.ndarray, target: int | None, method: str
     Returns the raw map (H, W), the target class, the probabilities (10,) and the method.
     """
     logits, feature_map, feature_grad, target = engine.feature_map_and_grad(image, target)
-    shifted = logits - logits.max()
-    probabilities = np.exp(shifted) / np.exp(shifted).sum()
+    probabilities = softmax(logits[None])[0]
     if method == "cam":
         weight, _ = engine.head_parameters()
         raw = class_activation_map(feature_map, weight, target, spec.head)

@@ -13,19 +13,13 @@ import numpy as np
 
 from cnnlab.data import load_mnist, normalize
 from cnnlab.fileio import write_bytes, write_json, write_text
-from cnnlab.training.loop import predict_logits
+from cnnlab.training.loop import predict_logits, softmax
 from cnnlab.training.run_dir import load_trained
 from cnnlab.training.tracking import TensorBoardLog, read_metrics
 from cnnlab.viz.metrics import format_probability
 
 TOP_K = 3
 WORST_ERRORS = 16
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def evaluate_run(run_dir: Path, data_dir=None, device: str = "cpu", quiet: bool = False) -> dict:

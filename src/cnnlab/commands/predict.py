@@ -25,8 +25,8 @@ def run(args: argparse.Namespace) -> int:
 
     from cnnlab.data import normalize
     from cnnlab.errors import UserError
-    from cnnlab.evaluation import softmax
     from cnnlab.imageprep import load_digit
+    from cnnlab.training.loop import softmax
     from cnnlab.training.run_dir import load_trained
 
     engine, config = load_trained(Path(args.run_dir), args.device)

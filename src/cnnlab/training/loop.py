@@ -68,11 +68,20 @@ def predict_logits(engine: Engine, images: np.ndarray, batch_size: int = 1000) -
     return np.concatenate(parts).astype(np.float64)
 
 
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-probabilities of logits (N, 10), shifted by the row maximum for stability."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise probabilities (N, 10) of logits (N, 10)."""
+    return np.exp(log_softmax(logits))
+
+
 def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
     """Mean cross-entropy of float64 logits (N, 10) against integer labels (N,)."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return float(-log_probs[np.arange(len(labels)), labels].mean())
+    return float(-log_softmax(logits)[np.arange(len(labels)), labels].mean())
 
 
 def evaluate(
