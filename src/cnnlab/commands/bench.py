@@ -8,6 +8,8 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from cnnlab.commands import comma_separated
+
 NAME = "bench"
 HELP = "time training steps and inference of the NumPy engine beside PyTorch and Keras on the CPU"
 ORDER = 70
@@ -90,10 +92,6 @@ def _openblas_notes() -> list[str]:
     return notes
 
 
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(name.strip() for name in text.split(",") if name.strip())
-
-
 def run(args: argparse.Namespace) -> int:
     plan = reexec_plan(args, os.environ)
     if plan is not None:
@@ -108,9 +106,9 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.fileio import write_json
 
     notes = _openblas_notes()
-    requested = _names(args.engines) if args.engines is not None else bench.ENGINES
+    requested = comma_separated(args.engines) if args.engines is not None else bench.ENGINES
     settings = bench.BenchSettings(
-        models=_names(args.models),
+        models=comma_separated(args.models),
         engines=requested,
         batch_size=args.batch_size,
         steps=args.steps,

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from cnnlab.commands import comma_separated
+
 NAME = "run"
 HELP = "reproduce the whole five-network comparison (plus mlp3 in NumPy) and build the report"
 ORDER = 5
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -21,9 +19,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--epochs", type=int, default=None, help=f"per model: {default_epochs_note()}"
     )
-    parser.add_argument("--models", type=_names, default=MODELS, help="comma-separated")
+    parser.add_argument("--models", type=comma_separated, default=MODELS, help="comma-separated")
     parser.add_argument(
-        "--engines", type=_names, default=ENGINES, help="comma-separated: scratch, torch, keras"
+        "--engines",
+        type=comma_separated,
+        default=ENGINES,
+        help="comma-separated: scratch, torch, keras",
     )
     parser.add_argument("--force", action="store_true", help="retrain finished runs too")
     parser.add_argument("--open", action="store_true", help="open the report in a browser")
