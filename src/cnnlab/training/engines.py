@@ -47,6 +47,11 @@ class ScratchEngine:
         from cnnlab import scratch
 
         self.model = model
+        # Training steps and inference batches of a CNN run on every core the BLAS may use
+        # (see `scratch.DataParallel`); an MLP is all matrix products, which the BLAS threads
+        # already, so it runs in one piece. CAM's single-image passes use the model itself.
+        has_conv = any(isinstance(m, scratch.Conv2d) for m in model.modules())
+        self.parallel = scratch.DataParallel(model, workers=None if has_conv else 1)
         self.loss = scratch.CrossEntropyLoss()
         params = list(model.parameters())
         if optimizer == "sgd":
@@ -57,20 +62,20 @@ class ScratchEngine:
             self.optimizer = scratch.Adam(params, lr=lr, weight_decay=weight_decay)
 
     def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
-        self.model.train()
+        self.parallel.train()
         # A diverging run overflows somewhere; the loop stops it with one clear sentence when
         # the loss is no longer finite, so NumPy's per-operation warnings would only bury that.
         with np.errstate(over="ignore", invalid="ignore"):
-            logits = self.model(x)  # (B, 10)
+            logits = self.parallel(x)  # (B, 10)
             loss = self.loss.forward(logits, y)
             self.optimizer.zero_grad()
-            self.model.backward(self.loss.backward())
+            self.parallel.backward(self.loss.backward())
             self.optimizer.step()
         return float(loss), int((logits.argmax(axis=1) == y).sum())
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        self.model.eval()
-        return self.model(x)
+        self.parallel.eval()
+        return self.parallel(x)
 
     def set_lr(self, lr: float) -> None:
         self.optimizer.lr = lr

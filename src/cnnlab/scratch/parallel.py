@@ -1,0 +1,170 @@
+"""`DataParallel`: one batch on several CPU cores, by splitting it, as `torch.nn.DataParallel`
+splits a batch over GPUs.
+
+Why: NumPy threads its matrix products (through its BLAS) but runs every elementwise pass --
+im2col copies, ReLU, max-pool, col2im -- on one core, and those passes are most of a training
+step. Splitting the batch into one chunk per core and running each chunk's forward and backward
+in its own thread puts all of that work on every core: NumPy releases the GIL inside its loops,
+copies and BLAS calls. Each thread's BLAS then runs single-threaded, so the thread budget
+(the BLAS thread count that `threadpoolctl` or the environment sets) is the same either way.
+
+How, in plain terms:
+
+- chunk 0 runs on the wrapped module itself, chunk k on replica k: a copy of the module whose
+  parameters share the wrapped module's `data` arrays (synchronised at every forward, so an
+  optimizer step or `load_state_dict` is seen at once) but own their `grad` arrays;
+- `forward(x)` splits `x` along the batch axis, runs the chunks side by side and concatenates
+  their outputs; `backward(dy)` splits `dy` the same way, runs the chunks' backward passes side
+  by side, and adds each replica's parameter gradients into the wrapped module's, in chunk
+  order (so the result is deterministic);
+- every example's forward and backward is the module's own code: the maths does not change, only
+  the order in which float32 gradients are summed (the tests compare both ways).
+
+A module with `Dropout` runs in one chunk: its masks come from one generator, in batch order.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import copy
+import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import numpy as np
+
+from cnnlab.scratch.activation import Dropout
+from cnnlab.scratch.module import Module
+
+MIN_CHUNK = 16  # images per chunk at least: smaller chunks cost more in overhead than they save
+
+
+class DataParallel(Module):
+    """`DataParallel(module, workers=None)`: `module`'s forward and backward over `workers` chunks
+    of the batch, one thread each. `workers=None` follows the BLAS thread count in force at each
+    call (capped by the cores this process may use), so `threadpoolctl.threadpool_limits(1)`
+    makes it serial. Parameters are the wrapped module's, named `module.<name>` like PyTorch's.
+    """
+
+    def __init__(self, module: Module, workers: int | None = None) -> None:
+        super().__init__()
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.module = module
+        self.workers = workers
+        self._replicas: list[Module] = []  # replica k computes chunk k + 1
+        self._pool: ThreadPoolExecutor | None = None
+        self._bounds: list[int] = []  # chunk edges of the last forward
+        self._serial = any(isinstance(m, Dropout) for m in module.modules())
+
+    # -- splitting -----------------------------------------------------------------------------
+
+    def chunks_for(self, batch: int) -> int:
+        """How many chunks a batch of `batch` examples is split into."""
+        workers = self.workers if self.workers is not None else _blas_threads()
+        if self._serial:
+            return 1
+        return max(1, min(workers, _cores(), batch // MIN_CHUNK))
+
+    def _replica(self, k: int) -> Module:
+        """Replica k (k >= 1), its parameters pointing at the wrapped module's current data."""
+        while len(self._replicas) < k:
+            self._replicas.append(copy.deepcopy(self.module))
+        replica = self._replicas[k - 1]
+        replica.train(self.module.training)
+        for own, shared in zip(replica.parameters(), self.module.parameters(), strict=True):
+            own.data = shared.data
+            if own.grad.dtype != shared.data.dtype:  # the module was cast (`to`) since
+                own.grad = np.zeros_like(shared.data)
+        return replica
+
+    def _run(self, calls: list) -> list:
+        """Run `calls` (callables) side by side: the first on this thread, the rest on the pool.
+        Each thread runs in a copy of this thread's context (so `np.errstate` holds there too),
+        with its BLAS single-threaded; the BLAS thread count is restored afterwards."""
+        if len(calls) == 1:
+            return [calls[0]()]
+        if self._pool is None or self._pool._max_workers < len(calls) - 1:
+            self._pool = ThreadPoolExecutor(len(calls) - 1, thread_name_prefix="cnnlab-dp")
+        with _single_threaded_blas():
+            futures = [
+                self._pool.submit(contextvars.copy_context().run, call) for call in calls[1:]
+            ]
+            try:
+                first = calls[0]()
+            finally:  # never leave a replica busy behind an error in this thread
+                wait(futures)
+            return [first, *(future.result() for future in futures)]
+
+    # -- the two passes ------------------------------------------------------------------------
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        n = self.chunks_for(len(x))
+        self._bounds = [len(x) * k // n for k in range(n + 1)]
+        if n == 1:
+            return self.module(x)
+        modules = [self.module] + [self._replica(k) for k in range(1, n)]
+        parts = [x[lo:hi] for lo, hi in itertools.pairwise(self._bounds)]
+        outs = self._run([lambda m=m, p=p: m(p) for m, p in zip(modules, parts, strict=True)])
+        return np.concatenate(outs)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        n = len(self._bounds) - 1
+        if n <= 1:
+            return self.module.backward(dy)
+        replicas = [self._replicas[k - 1] for k in range(1, n)]
+        for replica in replicas:
+            for param in replica.parameters():
+                param.grad.fill(0)
+        modules = [self.module, *replicas]
+        parts = [dy[lo:hi] for lo, hi in itertools.pairwise(self._bounds)]
+        dxs = self._run(
+            [lambda m=m, p=p: m.backward(p) for m, p in zip(modules, parts, strict=True)]
+        )
+        params = list(self.module.parameters())
+        for replica in replicas:
+            for param, own in zip(params, replica.parameters(), strict=True):
+                param.grad += own.grad
+        return None if dxs[0] is None else np.concatenate(dxs)
+
+    def extra_repr(self) -> str:
+        return f"workers={'BLAS threads' if self.workers is None else self.workers}"
+
+
+# -- the BLAS thread count ----------------------------------------------------------------------
+
+_BLAS = None  # threadpoolctl's controllers of the BLAS libraries NumPy loaded, found once
+
+
+def _blas_controllers() -> list:
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _BLAS
+
+
+def _blas_threads() -> int:
+    """The BLAS thread count in force now (1 when no BLAS is found)."""
+    return max((lib.get_num_threads() or 1 for lib in _blas_controllers()), default=1)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class _single_threaded_blas:  # noqa: N801 -- used as a context manager, like threadpool_limits
+    """Every BLAS single-threaded inside, its previous thread count restored afterwards."""
+
+    def __enter__(self) -> None:
+        self._saved = [(lib, lib.get_num_threads()) for lib in _blas_controllers()]
+        for lib, _ in self._saved:
+            lib.set_num_threads(1)
+
+    def __exit__(self, *exc) -> None:
+        for lib, threads in self._saved:
+            lib.set_num_threads(threads)
