@@ -18,6 +18,7 @@ from cnnlab.scratch import (
     ReLU,
     Sequential,
 )
+from cnnlab.scratch.im2col import col2im, input_grad_stride1
 
 TOL = {"rtol": 1e-10, "atol": 1e-12}
 
@@ -59,12 +60,46 @@ def test_conv2d(in_channels, out_channels, kernel_size, stride, padding, batch):
 
 @pytest.mark.parametrize(
     ("kernel_size", "stride", "padding", "bias"),
-    [(3, 1, 0, False), ((3, 5), (2, 1), (1, 2), True), ((2, 4), 3, 0, True)],
+    [
+        (3, 1, 0, False),
+        ((3, 5), (2, 1), (1, 2), True),
+        ((2, 4), 3, 0, True),
+        ((3, 5), 1, (1, 2), True),
+        ((4, 2), 1, (2, 0), False),
+    ],
 )
 def test_conv2d_rectangular_and_without_bias(kernel_size, stride, padding, bias):
     layer = Conv2d(2, 3, kernel_size, stride, padding, bias=bias)
     twin = torch.nn.Conv2d(2, 3, kernel_size, stride, padding, bias=bias)
     assert_matches_torch(layer, twin, images((4, 2, 13, 17)))
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "c_out", "kernel_size", "padding"),
+    [
+        ((7, 3, 13, 17), 4, (3, 3), (0, 0)),
+        ((5, 2, 5, 5), 6, (3, 3), (1, 1)),
+        ((3, 4, 9, 6), 2, (3, 5), (1, 2)),
+        ((2, 1, 6, 8), 3, (1, 1), (0, 0)),
+        ((4, 2, 7, 7), 3, (5, 2), (2, 0)),
+    ],
+)
+def test_stride1_input_gradient_equals_col2im(x_shape, c_out, kernel_size, padding):
+    """The fast route `Conv2d.backward` takes at stride 1, against the plain col2im adjoint."""
+    N, C, H, W = x_shape
+    (kh, kw), (ph, pw) = kernel_size, padding
+    OH, OW = H + 2 * ph - kh + 1, W + 2 * pw - kw + 1
+    rng = np.random.default_rng(0)
+    weight2 = rng.standard_normal((c_out, C * kh * kw))
+    dy = rng.standard_normal((c_out, N, OH, OW)).transpose(1, 0, 2, 3)  # as Conv2d hands it on
+    dy2 = dy.transpose(1, 0, 2, 3).reshape(c_out, -1)
+    expected = col2im(weight2.T @ dy2, x_shape, kernel_size, (1, 1), padding)
+    got = input_grad_stride1(weight2, dy, x_shape, kernel_size, padding)
+    assert got.shape == x_shape
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    # Contiguous NCHW input too (the first conv gets the images that way).
+    got = input_grad_stride1(weight2, np.ascontiguousarray(dy), x_shape, kernel_size, padding)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
 def test_conv2d_stack_on_channel_major_activations():
