@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -116,8 +117,10 @@ def test_conv2d_stack_on_channel_major_activations():
 
 
 @pytest.mark.parametrize("batch", [1, 7], ids=["n1", "n7"])
-@pytest.mark.parametrize(("height", "width"), [(13, 17), (8, 8)], ids=["13x17", "8x8"])
-@pytest.mark.parametrize("stride", [None, 1, 2], ids=["s=k", "s1", "s2"])
+@pytest.mark.parametrize(
+    ("height", "width"), [(13, 17), (8, 8), (9, 9)], ids=["13x17", "8x8", "9x9"]
+)
+@pytest.mark.parametrize("stride", [None, 1, 2, 3], ids=["s=k", "s1", "s2", "s3"])
 @pytest.mark.parametrize("kernel_size", [2, 3], ids=["k2", "k3"])
 def test_maxpool2d(kernel_size, stride, height, width, batch):
     x = images((batch, 3, height, width))  # continuous values: no ties
@@ -159,3 +162,27 @@ def test_parameter_free_layers(kind, batch):
 
 def test_relu_on_a_matrix():
     assert_matches_torch(ReLU(), torch.nn.ReLU(), images((7, 10)))
+
+
+def test_inplace_relu_overwrites_its_input_and_gives_the_same_gradient():
+    x = images((4, 3, 6, 5))
+    dy = images((4, 3, 6, 5), seed=1)
+    plain, inplace = ReLU(), ReLU(inplace=True)
+    expected = plain.forward(x)
+    given = x.copy()
+    out = inplace.forward(given)
+    assert out is given  # no new array
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(inplace.backward(dy), plain.backward(dy))
+    assert repr(inplace) == "ReLU(inplace=True)"
+
+
+def test_builder_rectifies_in_place_only_after_conv_and_linear():
+    from cnnlab.models import build_model
+
+    for name in ("cnn2", "cnn3", "mlp3"):
+        model = build_model(name, engine="scratch")
+        layers = list(model.named_children())
+        for (_, before), (_, layer) in itertools.pairwise(layers):
+            if isinstance(layer, ReLU):
+                assert layer.inplace == isinstance(before, Conv2d | Linear)

@@ -60,10 +60,13 @@ class ScratchModel(Sequential):
         return dy
 
 
-def _make_layer(layer: LayerSpec, rng: np.random.Generator) -> Module:
+def _make_layer(layer: LayerSpec, rng: np.random.Generator, after: str | None) -> Module:
     cls = LAYER_CLASSES[layer.kind]
     if layer.kind in RANDOM_KINDS:
         return cls(*layer.args, **layer.kwargs, rng=rng)
+    if layer.kind == "relu" and after in ("conv", "linear"):
+        # Their output is a new array that nothing else keeps: rectify it in place.
+        return cls(*layer.args, **layer.kwargs, inplace=True)
     return cls(*layer.args, **layer.kwargs)
 
 
@@ -74,7 +77,14 @@ def build(spec: ArchSpec, seed: int = 0) -> ScratchModel:
     an MLP) compute no input gradient: nobody needs dL/dimage, in training or for a CAM.
     """
     rng = np.random.default_rng(seed)
-    model = ScratchModel(spec, [(layer.name, _make_layer(layer, rng)) for layer in spec.layers])
+    kinds_before = [None, *(layer.kind for layer in spec.layers[:-1])]
+    model = ScratchModel(
+        spec,
+        [
+            (layer.name, _make_layer(layer, rng, after))
+            for layer, after in zip(spec.layers, kinds_before, strict=True)
+        ],
+    )
     for layer in model:
         layer.needs_input_grad = False
         if any(True for _ in layer.parameters()):

@@ -9,20 +9,27 @@ from cnnlab.scratch.module import Module
 
 
 class ReLU(Module):
-    """max(x, 0). The gradient passes where the output is positive (PyTorch's rule at 0)."""
+    """`torch.nn.ReLU(inplace=False)`: max(x, 0). The gradient passes where the output is
+    positive (PyTorch's rule at 0). `inplace=True` overwrites x with the result instead of
+    allocating a new array: for an x that nothing else keeps, such as a conv's output."""
 
-    def __init__(self) -> None:
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
+        self.inplace = inplace
         self._y: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._y = np.maximum(x, 0)  # keeps x's dtype and memory order
+        # Keeps x's dtype and memory order either way.
+        self._y = np.maximum(x, 0, out=x) if self.inplace else np.maximum(x, 0)
         return self._y
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         if not self.needs_input_grad:
             return None
         return dy * (self._y > 0)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class Dropout(Module):

@@ -59,13 +59,21 @@ class MaxPool2d(Module):
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         if not self.needs_input_grad:
             return None
-        dx = np.zeros_like(self._x, dtype=dy.dtype)  # (N, C, H, W)
-        overlapping = any(s < k for s, k in zip(self.stride, self.kernel_size, strict=True))
-        remaining = np.empty_like(self._out, dtype=dy.dtype)
+        x, out, offsets = self._x, self._out, self._offsets(self._x)
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        overlapping = sh < kh or sw < kw
+        # When the windows tile the input exactly, the loop below writes every pixel of dx.
+        tiled = (sh, sw) == (kh, kw) and x.shape[2] % kh == 0 and x.shape[3] % kw == 0
+        dx = (np.empty_like if tiled else np.zeros_like)(x, dtype=dy.dtype)  # (N, C, H, W)
+        remaining = np.empty_like(out, dtype=dy.dtype)
         remaining[...] = dy  # the gradient of windows whose maximum is not yet found
-        for (rows, cols), part in zip(self._offsets(self._x), self._parts, strict=True):
-            grad = remaining * (part == self._out)  # (N, C, OH, OW)
-            remaining -= grad  # a later equal value gets nothing: the first maximum wins
+        is_max = np.empty_like(out, dtype=bool)
+        grad = np.empty_like(out, dtype=dy.dtype)
+        for k, ((rows, cols), part) in enumerate(zip(offsets, self._parts, strict=True)):
+            np.equal(part, out, out=is_max)
+            np.multiply(remaining, is_max, out=grad)  # (N, C, OH, OW)
+            if k < len(offsets) - 1:
+                remaining -= grad  # a later equal value gets nothing: the first maximum wins
             if overlapping:
                 dx[:, :, rows, cols] += grad
             else:  # the offsets tile the input
