@@ -17,6 +17,7 @@ from cnnlab.cli import build_parser, main
 from cnnlab.commands import bench as bench_command
 from cnnlab.errors import UserError
 from cnnlab.models import get_spec
+from cnnlab.scratch.parallel import _cores
 
 pytestmark = pytest.mark.torch
 
@@ -78,6 +79,10 @@ def test_table_has_ratios_threads_and_blas(capsys, monkeypatch, mnist_dir):
     assert "inputs: real MNIST" in out
     assert "OPENBLAS_CORETYPE was set (to 'Haswell'); unset for this benchmark" in out
     assert "peak RSS" in out
+    chunks = next(line for line in lines if line.startswith("chunks: "))
+    # One thread (TINY): one chunk each, the model in one piece.
+    assert "mlp3 1 per training batch, 1 per inference batch" in chunks
+    assert "cnn2 1 per training batch, 1 per inference batch" in chunks
 
 
 def test_json_fields_are_positive_and_finite(capsys, tmp_path):
@@ -131,6 +136,29 @@ def test_profile_lists_every_layer_with_both_passes(capsys, tmp_path):
     for layer in get_spec("cnn2").layers:
         for pass_ in ("forward", "backward"):
             assert any(line.split()[:2] == [layer.name, pass_] for line in printed.splitlines())
+
+
+def test_profile_of_a_split_batch_times_the_calling_threads_chunk(capsys, tmp_path):
+    """Two threads: cnn2's batch runs in two chunks, and the timers sit on chunk 0 only (the
+    replica is made by an untimed call first, even with --warmup 0)."""
+    path = tmp_path / "bench.json"
+    code, out, _ = run_bench(
+        capsys,
+        *("--models", "cnn2", "--engines", "scratch,torch", "--profile", "--json", str(path)),
+        *("--threads", "2", "--warmup", "0", "--batch-size", "64"),
+    )
+    assert code == 0
+    report = json.loads(path.read_text())
+    chunks = min(2, _cores())
+    assert report["scratch_chunks"] == {"cnn2": {"train": chunks, "inference": chunks}}
+    train = report["profile"][0]["train"]
+    assert (train["chunks"], train["chunk_images"]) == (chunks, 64 // chunks)
+    if chunks == 2:
+        assert "training step of 64 images in 2 chunks side by side" in out
+        assert "calling thread's chunk (32 images)" in out
+    assert {row["part"] for row in train["rows"]} >= {
+        layer.name for layer in get_spec("cnn2").layers
+    }
 
 
 @pytest.mark.parametrize(

@@ -367,6 +367,21 @@ def ratios(records: Sequence[dict]) -> list[dict]:
     return out
 
 
+def scratch_chunks(settings: BenchSettings, inference_images: int) -> dict[str, dict[str, int]]:
+    """Per model, how many chunks `DataParallel` splits a training batch and an inference batch
+    into at the thread count in force (each chunk runs on its own thread)."""
+    from cnnlab.training.engines import make_engine
+
+    out = {}
+    for model in settings.models:
+        parallel = make_engine(model, "scratch", seed=settings.seed).parallel
+        out[model] = {
+            "train": parallel.chunks_for(settings.batch_size),
+            "inference": parallel.chunks_for(inference_images),
+        }
+    return out
+
+
 def run_bench(settings: BenchSettings, engines: Sequence[str], inputs: Inputs, log=print) -> dict:
     """Time every model in every engine (threads already set, see `engine_threads`)."""
     env = environment()
@@ -376,6 +391,9 @@ def run_bench(settings: BenchSettings, engines: Sequence[str], inputs: Inputs, l
         records += measure_model(model, engines, settings, inputs)
     return {
         "settings": asdict(settings) | {"engines": list(engines), "turn": TURN},
+        "scratch_chunks": scratch_chunks(settings, len(inputs.images))
+        if "scratch" in engines
+        else {},
         "target_ratio": TARGET_RATIO,
         "environment": env,
         "inputs": inputs.source,

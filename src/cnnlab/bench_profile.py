@@ -5,7 +5,8 @@ the model's `Sequential` gets its `forward` and `backward` wrapped in a timer fo
 of the profile (instance attributes that shadow the class's methods, removed afterwards; the
 engine's files are untouched), and so do the loss's forward and backward and the optimizer's
 `zero_grad` and `step`. What the engine does around them (mode switches, the accuracy count) is
-the row "other".
+the row "other". When `DataParallel` splits the batch, the timed layers are those of the
+calling thread's chunk, and "other" includes waiting for the other chunks.
 
 `--epoch`: whole training epochs of cnn3 on real MNIST in the real loop, scratch against torch.
 """
@@ -91,16 +92,21 @@ def profile_model(model: str, settings: BenchSettings, inputs: Inputs) -> dict:
 
     engine = make_engine(model, "scratch", seed=settings.seed, optimizer="adam")
     batches = itertools.cycle(inputs.batches)
-    for _ in range(settings.warmup):
+    # At least one untimed call each: it makes DataParallel's replicas before the timers go on,
+    # so only the calling thread's chunk (the model itself) is timed, never a replica.
+    for _ in range(max(settings.warmup, 1)):
         engine.train_step(*next(batches))
         engine.logits(inputs.images)
     train = profile_calls(engine, lambda: engine.train_step(*next(batches)), settings.steps)
     infer = profile_calls(engine, lambda: engine.logits(inputs.images), settings.inference_batches)
-    return {
-        "model": model,
-        "train": train | {"images": settings.batch_size},
-        "inference": infer | {"images": len(inputs.images)},
-    }
+    out = {"model": model}
+    for phase, result, images in (
+        ("train", train, settings.batch_size),
+        ("inference", infer, len(inputs.images)),
+    ):
+        chunks = engine.parallel.chunks_for(images)
+        out[phase] = result | {"images": images, "chunks": chunks, "chunk_images": images // chunks}
+    return out
 
 
 EPOCH_MODEL = "cnn3"

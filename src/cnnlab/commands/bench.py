@@ -173,6 +173,7 @@ def format_report(report: dict) -> str:
         f"machine: {env['cpu_count']} cores ({env['cpu_model']}), load average (1, 5, 15 min) "
         f"{_load(env['load_average_before'])} before, {_load(env['load_average_after'])} after",
         _threads_line(s["threads"], env),
+        *_chunks_line(report.get("scratch_chunks", {})),
         f"NumPy {env['numpy']}, BLAS: "
         + "; ".join(
             f"{b['internal_api']} {b['version']} ({b['architecture']} kernels, "
@@ -209,6 +210,21 @@ def _threads_line(threads: int, env: dict) -> str:
         f"threads: {threads} for every engine (NumPy BLAS via threadpoolctl: {blas}; "
         f"torch.get_num_threads(): {torch})"
     )
+
+
+def _chunks_line(chunks: dict[str, dict[str, int]]) -> list[str]:
+    """How the NumPy engine spreads a batch over the threads (see `scratch.DataParallel`)."""
+    if not chunks:
+        return []
+    parts = [
+        f"{model} {c['train']} per training batch, {c['inference']} per inference batch"
+        for model, c in chunks.items()
+    ]
+    return [
+        "chunks: the NumPy engine splits each batch into chunks that run side by side, one "
+        "thread each, with single-threaded BLAS inside (DataParallel; 1 chunk: one piece, "
+        "with the BLAS threads): " + "; ".join(parts)
+    ]
 
 
 def _speed_table(report: dict) -> str:
@@ -261,9 +277,17 @@ def _detail_table(report: dict) -> str:
 
 def _profile_table(profile: dict, phase: str, what: str) -> str:
     p = profile[phase]
+    chunks = p.get("chunks", 1)
+    side_by_side = (
+        f" in {chunks} chunks side by side; the parts are timed on the calling thread's chunk "
+        f"({p['chunk_images']:,} images) while the others run, so 'other' includes waiting "
+        "for them"
+        if chunks > 1
+        else ""
+    )
     title = (
-        f"profile: scratch {profile['model']}, {what} of {p['images']:,} images: median "
-        f"{p['median_ms']:.2f} ms over {p['calls']} calls; median per part, % of that"
+        f"profile: scratch {profile['model']}, {what} of {p['images']:,} images{side_by_side}: "
+        f"median {p['median_ms']:.2f} ms over {p['calls']} calls; median per part, % of that"
     )
     rows = [[r["part"], r["pass"], f"{r['ms']:.3f}", f"{r['percent']:.1f}"] for r in p["rows"]]
     return title + "\n" + _table(["part", "pass", "ms", "%"], rows, "llrr")
