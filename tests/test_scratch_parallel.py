@@ -143,3 +143,19 @@ def test_engine_steps_match_a_serial_engine_in_float64():
 def test_an_mlp_engine_runs_in_one_piece():
     engine = make_engine("mlp3", "scratch")
     assert engine.parallel.chunks_for(1000) == 1
+
+
+def test_more_chunks_than_before_grow_the_thread_pool(monkeypatch):
+    """Two chunks, then four (as on a 4-core machine): the results stay the whole batch's."""
+    monkeypatch.setattr("cnnlab.scratch.parallel._cores", lambda: 4)
+    serial = build_model("cnn3", engine="scratch", seed=6).to(np.float64)
+    parallel = DataParallel(build_model("cnn3", engine="scratch", seed=6).to(np.float64))
+    x, y = batch(4 * MIN_CHUNK, seed=7)
+    _, _, grads = forward_backward(serial, x, y)
+    for workers in (2, 4):
+        parallel.workers = workers
+        assert parallel.chunks_for(len(x)) == workers
+        logits, _, p_grads = forward_backward(parallel, x, y)
+        np.testing.assert_allclose(logits, serial(x), **TOL)
+        for name, grad in grads.items():
+            np.testing.assert_allclose(p_grads[f"module.{name}"], grad, **TOL)

@@ -25,10 +25,12 @@ A module with `Dropout` runs in one chunk: its masks come from one generator, in
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
 import itertools
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
@@ -53,7 +55,8 @@ class DataParallel(Module):
         self.module = module
         self.workers = workers
         self._replicas: list[Module] = []  # replica k computes chunk k + 1
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: ThreadPoolExecutor | None = None  # threads for chunks 1, 2, ...
+        self._pool_size = 0
         self._bounds: list[int] = []  # chunk edges of the last forward
         self._serial = any(isinstance(m, Dropout) for m in module.modules())
 
@@ -61,9 +64,9 @@ class DataParallel(Module):
 
     def chunks_for(self, batch: int) -> int:
         """How many chunks a batch of `batch` examples is split into."""
-        workers = self.workers if self.workers is not None else _blas_threads()
         if self._serial:
             return 1
+        workers = self.workers if self.workers is not None else _blas_threads()
         return max(1, min(workers, _cores(), batch // MIN_CHUNK))
 
     def _replica(self, k: int) -> Module:
@@ -84,8 +87,11 @@ class DataParallel(Module):
         with its BLAS single-threaded; the BLAS thread count is restored afterwards."""
         if len(calls) == 1:
             return [calls[0]()]
-        if self._pool is None or self._pool._max_workers < len(calls) - 1:
-            self._pool = ThreadPoolExecutor(len(calls) - 1, thread_name_prefix="cnnlab-dp")
+        if self._pool_size < len(calls) - 1:  # a first call, or more threads than before
+            if self._pool is not None:
+                self._pool.shutdown()
+            self._pool_size = len(calls) - 1
+            self._pool = ThreadPoolExecutor(self._pool_size, thread_name_prefix="cnnlab-dp")
         with _single_threaded_blas():
             futures = [
                 self._pool.submit(contextvars.copy_context().run, call) for call in calls[1:]
@@ -157,14 +163,14 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-class _single_threaded_blas:  # noqa: N801 -- used as a context manager, like threadpool_limits
+@contextlib.contextmanager
+def _single_threaded_blas() -> Iterator[None]:
     """Every BLAS single-threaded inside, its previous thread count restored afterwards."""
-
-    def __enter__(self) -> None:
-        self._saved = [(lib, lib.get_num_threads()) for lib in _blas_controllers()]
-        for lib, _ in self._saved:
-            lib.set_num_threads(1)
-
-    def __exit__(self, *exc) -> None:
-        for lib, threads in self._saved:
+    saved = [(lib, lib.get_num_threads()) for lib in _blas_controllers()]
+    for lib, _ in saved:
+        lib.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lib, threads in saved:
             lib.set_num_threads(threads)
