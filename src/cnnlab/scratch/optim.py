@@ -145,6 +145,7 @@ class Adam(Optimizer):
         self.step_count = 0
         self.exp_avg = [np.zeros_like(p.data) for p in self.params]
         self.exp_avg_sq = [np.zeros_like(p.data) for p in self.params]
+        self._scratch: list[np.ndarray | None] = [None] * len(self.params)  # see `_buffer`
 
     def _scalar_state(self) -> dict[str, np.ndarray]:
         return super()._scalar_state() | {"step": np.array(self.step_count, dtype=np.int64)}
@@ -158,15 +159,28 @@ class Adam(Optimizer):
         self.step_count += 1
         step_size = self.lr / (1 - beta1**self.step_count)
         bias_correction2_sqrt = math.sqrt(1 - beta2**self.step_count)
-        for param, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq, strict=True):
+        for i, (param, m, v) in enumerate(
+            zip(self.params, self.exp_avg, self.exp_avg_sq, strict=True)
+        ):
             grad = param.grad
             if self.weight_decay:
                 grad = grad + self.weight_decay * param.data
+            buf = self._buffer(i)  # every intermediate goes here: no new arrays per step
             m *= beta1
-            m += (1 - beta1) * grad
+            m += np.multiply(grad, 1 - beta1, out=buf)
             v *= beta2
-            v += (1 - beta2) * grad * grad
-            denom = np.sqrt(v)
+            np.multiply(grad, 1 - beta2, out=buf)
+            v += np.multiply(buf, grad, out=buf)
+            denom = np.sqrt(v, out=buf)
             denom /= bias_correction2_sqrt
             denom += self.eps
-            param.data -= step_size * m / denom
+            update = np.divide(m, denom, out=buf)  # m / denom, then the step size, as PyTorch
+            update *= step_size
+            param.data -= update
+
+    def _buffer(self, i: int) -> np.ndarray:
+        """A scratch array shaped and typed like parameter i (made again after a cast)."""
+        data = self.params[i].data
+        if self._scratch[i] is None or self._scratch[i].dtype != data.dtype:
+            self._scratch[i] = np.empty_like(data)
+        return self._scratch[i]
