@@ -69,16 +69,15 @@ GAP_SPEC = ArchSpec(
     name="gap",
     description="conv + global-average-pool + linear: the classic CAM head",
     layers=(
-        LayerSpec("conv1", "conv", (1, 6, 3)),
-        LayerSpec("relu1", "relu"),
-        LayerSpec("pool1", "maxpool", (2,)),
-        LayerSpec("conv2", "conv", (6, 8, 3)),
-        LayerSpec("relu2", "relu"),
-        LayerSpec("gap", "gap"),
-        LayerSpec("fc", "linear", (8, 10)),
+        LayerSpec("conv1", "Conv2d", {"out_channels": 6, "kernel_size": 3}),
+        LayerSpec("relu1", "ReLU"),
+        LayerSpec("pool1", "MaxPool2d", {"kernel_size": 2}),
+        LayerSpec("conv2", "Conv2d", {"out_channels": 8, "kernel_size": 3}),
+        LayerSpec("relu2", "ReLU"),
+        LayerSpec("gap", "GlobalAvgPool2d"),
+        LayerSpec("fc", "Linear", {"out_features": 10}),
     ),
     feature_layer="relu2",
-    feature_shape=(8, 11, 11),
     head="gap_linear",
 )
 

@@ -14,6 +14,7 @@ from cnnlab.models.keras_convert import (
     weight_from_keras,
     weight_to_keras,
 )
+from cnnlab.models.shapes import feature_shape
 
 try:
     keras = import_keras()
@@ -66,7 +67,7 @@ def test_flatten_keeps_the_channel_height_width_order():
     """fc.weight means the same in every engine: a one-hot weight picks A[c, h, w]."""
     model = build_model("cnn3", "keras", seed=0)
     state = keras_to_numpy(model)
-    C, H, W = model.spec.feature_shape
+    C, H, W = feature_shape(model.spec)
     state["fc.weight"] = np.zeros_like(state["fc.weight"])
     state["fc.weight"][0, np.ravel_multi_index((5, 1, 2), (C, H, W))] = 1.0
     state["fc.bias"] = np.zeros_like(state["fc.bias"])

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from cnnlab.models import ARCHITECTURES, MODEL_NAMES, build_model, get_spec
+from cnnlab.models.shapes import feature_shape
 from cnnlab.scratch import CrossEntropyLoss
 
 TOL = {"rtol": 1e-10, "atol": 1e-12}
@@ -95,7 +96,7 @@ def test_model_matches_torch(name):
         assert model.feature_map is None
         assert model.feature_grad is None
     else:
-        assert model.feature_map.shape == (len(x), *model.spec.feature_shape)
+        assert model.feature_map.shape == (len(x), *feature_shape(model.spec))
         np.testing.assert_allclose(model.feature_map, captured["map"].detach().numpy(), **TOL)
         np.testing.assert_allclose(model.feature_grad, captured["map"].grad.numpy(), **TOL)
 

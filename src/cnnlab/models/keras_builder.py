@@ -17,12 +17,13 @@ from __future__ import annotations
 import os
 
 from cnnlab.errors import UserError
-from cnnlab.models.spec import ArchSpec, LayerSpec
+from cnnlab.models.shapes import INPUT_SHAPE, ShapedLayer, infer_shapes
+from cnnlab.models.spec import ArchSpec
 
 BACKEND = "torch"
-INPUT_SHAPE = (1, 28, 28)  # (C, H, W) of one MNIST image
 # Explicit, whatever keras.json says; float32 only, see `KerasEngine` on float64.
 DTYPE = "float32"
+CONV_ARGUMENTS = ("in_channels", "out_channels", "kernel_size")  # the ones mapped so far
 
 
 def import_keras():
@@ -42,36 +43,36 @@ def import_keras():
     return keras
 
 
-def _make(keras, layer: LayerSpec, seed: int):
-    """The Keras layer for one `LayerSpec` (whose args are PyTorch's constructor arguments)."""
+def _make(keras, layer: ShapedLayer, seed: int):
+    """The Keras layer for one layer of the spec (whose kwargs are PyTorch's arguments)."""
     # Weights start at zero: `build` overwrites every one with the NumPy model's, and a random
     # initializer would only draw from Keras' unseeded global generator for nothing.
-    common = dict(name=layer.name, dtype=DTYPE)
+    kind, kw = layer.spec.kind, layer.kwargs
+    common = dict(name=layer.spec.name, dtype=DTYPE)
     init = dict(kernel_initializer="zeros", bias_initializer="zeros")
-    if layer.kind == "conv":
-        _, c_out, kernel = layer.args
-        if layer.kwargs:
-            raise ValueError(f"{layer.name}: the keras builder has no mapping for {layer.kwargs}")
-        return keras.layers.Conv2D(c_out, kernel, data_format="channels_first", **init, **common)
-    if layer.kind == "linear":
-        _, out_features = layer.args
-        return keras.layers.Dense(out_features, **init, **common)
-    if layer.kind == "relu":
+    if kind == "Conv2d":
+        unmapped = {k: v for k, v in kw.items() if k not in CONV_ARGUMENTS}
+        if unmapped:
+            raise ValueError(f"{layer.spec.name}: the keras builder has no mapping for {unmapped}")
+        return keras.layers.Conv2D(
+            kw["out_channels"], kw["kernel_size"], data_format="channels_first", **init, **common
+        )
+    if kind == "Linear":
+        return keras.layers.Dense(kw["out_features"], **init, **common)
+    if kind == "ReLU":
         return keras.layers.ReLU(**common)
-    if layer.kind == "maxpool":
+    if kind == "MaxPool2d":
         # Stride = window and "valid" padding: floor of the size, like nn.MaxPool2d(k).
-        (kernel,) = layer.args
-        return keras.layers.MaxPooling2D(kernel, data_format="channels_first", **common)
-    if layer.kind == "flatten":
+        return keras.layers.MaxPooling2D(kw["kernel_size"], data_format="channels_first", **common)
+    if kind == "Flatten":
         # A channels_first Flatten would transpose to (H, W, C) before reshaping (Keras keeps
         # Dense weights portable that way); the plain reshape keeps PyTorch's (C, H, W) order.
         return keras.layers.Flatten(data_format="channels_last", **common)
-    if layer.kind == "gap":
+    if kind == "GlobalAvgPool2d":
         return keras.layers.GlobalAveragePooling2D(data_format="channels_first", **common)
-    if layer.kind == "dropout":
-        p = layer.args[0] if layer.args else layer.kwargs.get("p", 0.5)
-        return keras.layers.Dropout(p, seed=seed, **common)
-    raise ValueError(f"{layer.name}: the keras builder has no layer for kind {layer.kind!r}")
+    if kind == "Dropout":
+        return keras.layers.Dropout(kw.get("p", 0.5), seed=seed, **common)
+    raise ValueError(f"{layer.spec.name}: the keras builder has no layer for {kind}")
 
 
 def build(spec: ArchSpec, seed: int = 0):
@@ -85,7 +86,7 @@ def build(spec: ArchSpec, seed: int = 0):
     keras = import_keras()
     inputs = keras.Input(INPUT_SHAPE, dtype=DTYPE, name="image")  # (N, 1, 28, 28)
     x = inputs
-    for layer in spec.layers:
+    for layer in infer_shapes(spec):
         x = _make(keras, layer, seed)(x)
     model = keras.Model(inputs, x, name=spec.name)  # (N, 10) logits
     model.spec = spec

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlab.models.spec import ArchSpec, LayerSpec
+from cnnlab.models.shapes import ShapedLayer, infer_shapes
+from cnnlab.models.spec import ArchSpec
 from cnnlab.scratch import (
     Conv2d,
     Dropout,
@@ -18,15 +19,10 @@ from cnnlab.scratch import (
 )
 
 LAYER_CLASSES: dict[str, type[Module]] = {
-    "conv": Conv2d,
-    "relu": ReLU,
-    "maxpool": MaxPool2d,
-    "flatten": Flatten,
-    "linear": Linear,
-    "gap": GlobalAvgPool2d,
-    "dropout": Dropout,
+    cls.__name__: cls
+    for cls in (Conv2d, ReLU, MaxPool2d, Flatten, Linear, GlobalAvgPool2d, Dropout)
 }
-RANDOM_KINDS = {"conv", "linear", "dropout"}  # layers that draw from the generator
+RANDOM_KINDS = {"Conv2d", "Linear", "Dropout"}  # layers that draw from the generator
 
 
 class ScratchModel(Sequential):
@@ -60,14 +56,15 @@ class ScratchModel(Sequential):
         return dy
 
 
-def _make_layer(layer: LayerSpec, rng: np.random.Generator, after: str | None) -> Module:
-    cls = LAYER_CLASSES[layer.kind]
-    if layer.kind in RANDOM_KINDS:
-        return cls(*layer.args, **layer.kwargs, rng=rng)
-    if layer.kind == "relu" and after in ("conv", "linear"):
+def _make_layer(layer: ShapedLayer, rng: np.random.Generator, after: str | None) -> Module:
+    kind = layer.spec.kind
+    cls = LAYER_CLASSES[kind]
+    if kind in RANDOM_KINDS:
+        return cls(**layer.kwargs, rng=rng)
+    if kind == "ReLU" and after in ("Conv2d", "Linear"):
         # Their output is a new array that nothing else keeps: rectify it in place.
-        return cls(*layer.args, **layer.kwargs, inplace=True)
-    return cls(*layer.args, **layer.kwargs)
+        return cls(**layer.kwargs, inplace=True)
+    return cls(**layer.kwargs)
 
 
 def build(spec: ArchSpec, seed: int = 0) -> ScratchModel:
@@ -81,8 +78,8 @@ def build(spec: ArchSpec, seed: int = 0) -> ScratchModel:
     model = ScratchModel(
         spec,
         [
-            (layer.name, _make_layer(layer, rng, after))
-            for layer, after in zip(spec.layers, kinds_before, strict=True)
+            (layer.spec.name, _make_layer(layer, rng, after))
+            for layer, after in zip(infer_shapes(spec), kinds_before, strict=True)
         ],
     )
     for layer in model:

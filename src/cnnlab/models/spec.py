@@ -1,8 +1,11 @@
-"""The three architectures, described once.
+"""The architectures, described once, in PyTorch's vocabulary.
 
-Both engines build their networks from these descriptions (`cnnlab.models.build_model`), so the
-NumPy and PyTorch twins have the same layers, the same child names and therefore the same
-`state_dict` keys (`conv1.weight`, `fc.bias`, ...). A new architecture is one new entry here.
+Every engine builds its network from these descriptions (`cnnlab.models.build_model`), so the
+NumPy, PyTorch and Keras twins have the same layers, the same child names and therefore the same
+`state_dict` keys (`conv1.weight`, `fc.bias`, ...). A layer is a PyTorch class name and its
+keyword arguments *without* the input size: `in_channels` and `in_features` follow from the
+layers before it and are filled in by `cnnlab.models.shapes.infer_shapes`. A new architecture is
+one new entry here.
 
 Why a flatten + single linear head for the CNNs: the class score is then a plain sum over every
 position of the last conv feature map, `score_k = sum_{c,h,w} W[k,c,h,w] * A[c,h,w] + b_k`, so the
@@ -19,12 +22,11 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """One layer: `kind` picks the class, `args` are its PyTorch constructor arguments."""
+    """One layer: a PyTorch class name and its arguments, less the inferred input size."""
 
     name: str  # child name in the Sequential, e.g. "conv1" -> parameters "conv1.weight"
-    kind: str  # "conv" | "relu" | "maxpool" | "flatten" | "linear" | "gap" | "dropout"
-    args: tuple = ()
-    kwargs: dict = field(default_factory=dict)
+    kind: str  # PyTorch's class name: "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear", ...
+    kwargs: dict = field(default_factory=dict)  # e.g. {"out_channels": 16, "kernel_size": 3}
 
 
 @dataclass(frozen=True)
@@ -34,12 +36,20 @@ class ArchSpec:
     layers: tuple[LayerSpec, ...]
     # Output of this layer is the last conv feature map (after its ReLU), used by CAM / Grad-CAM.
     feature_layer: str | None = None
-    feature_shape: tuple[int, int, int] | None = None  # (C, H, W) of that map for a 28x28 input
     head: str | None = None  # "flatten_linear" or "gap_linear": how the scores use the map
 
 
-def _conv(name: str, c_in: int, c_out: int) -> LayerSpec:
-    return LayerSpec(name, "conv", (c_in, c_out, 3))
+def conv_block(index: int, out_channels: int, pool: bool) -> tuple[LayerSpec, ...]:
+    """conv{i} 3x3 -> relu{i}, then pool{i} (max 2) when `pool`: the repeated unit of the CNNs."""
+    layers = (
+        LayerSpec(f"conv{index}", "Conv2d", {"out_channels": out_channels, "kernel_size": 3}),
+        LayerSpec(f"relu{index}", "ReLU"),
+    )
+    return layers + ((LayerSpec(f"pool{index}", "MaxPool2d", {"kernel_size": 2}),) if pool else ())
+
+
+def flatten_linear_head(classes: int = 10) -> tuple[LayerSpec, ...]:
+    return (LayerSpec("flatten", "Flatten"), LayerSpec("fc", "Linear", {"out_features": classes}))
 
 
 # Channel widths: small enough for the NumPy engine to train an epoch in seconds on 2 cores,
@@ -51,48 +61,33 @@ ARCHITECTURES: dict[str, ArchSpec] = {
     "cnn2": ArchSpec(
         name="cnn2",
         description="2 conv layers, last conv feature map 11x11, flatten + linear head",
-        layers=(
-            _conv("conv1", 1, C1),  # (N, C1, 26, 26)
-            LayerSpec("relu1", "relu"),
-            LayerSpec("pool1", "maxpool", (2,)),  # (N, C1, 13, 13)
-            _conv("conv2", C1, C2),  # (N, C2, 11, 11)
-            LayerSpec("relu2", "relu"),
-            LayerSpec("flatten", "flatten"),  # (N, C2*121)
-            LayerSpec("fc", "linear", (C2 * 11 * 11, 10)),
-        ),
+        # (N, 16, 26, 26) -> pool (N, 16, 13, 13) -> (N, 32, 11, 11) -> fc
+        layers=conv_block(1, C1, pool=True) + conv_block(2, C2, pool=False) + flatten_linear_head(),
         feature_layer="relu2",
-        feature_shape=(C2, 11, 11),
         head="flatten_linear",
     ),
     "cnn3": ArchSpec(
         name="cnn3",
         description="3 conv layers, last conv feature map 3x3, flatten + linear head",
-        layers=(
-            _conv("conv1", 1, C1),  # (N, C1, 26, 26)
-            LayerSpec("relu1", "relu"),
-            LayerSpec("pool1", "maxpool", (2,)),  # (N, C1, 13, 13)
-            _conv("conv2", C1, C2),  # (N, C2, 11, 11)
-            LayerSpec("relu2", "relu"),
-            LayerSpec("pool2", "maxpool", (2,)),  # (N, C2, 5, 5): floor, like PyTorch
-            _conv("conv3", C2, C3),  # (N, C3, 3, 3)
-            LayerSpec("relu3", "relu"),
-            LayerSpec("flatten", "flatten"),  # (N, C3*9)
-            LayerSpec("fc", "linear", (C3 * 3 * 3, 10)),
-        ),
+        # (N, 16, 26, 26) -> (N, 16, 13, 13) -> (N, 32, 11, 11) -> (N, 32, 5, 5): floor, like
+        # PyTorch -> (N, 64, 3, 3) -> fc
+        layers=conv_block(1, C1, pool=True)
+        + conv_block(2, C2, pool=True)
+        + conv_block(3, C3, pool=False)
+        + flatten_linear_head(),
         feature_layer="relu3",
-        feature_shape=(C3, 3, 3),
         head="flatten_linear",
     ),
     "mlp3": ArchSpec(
         name="mlp3",
         description="3 fully connected layers with ReLU, 784-256-256-10",
         layers=(
-            LayerSpec("flatten", "flatten"),  # (N, 784)
-            LayerSpec("fc1", "linear", (784, HIDDEN)),
-            LayerSpec("relu1", "relu"),
-            LayerSpec("fc2", "linear", (HIDDEN, HIDDEN)),
-            LayerSpec("relu2", "relu"),
-            LayerSpec("fc3", "linear", (HIDDEN, 10)),
+            LayerSpec("flatten", "Flatten"),  # (N, 784)
+            LayerSpec("fc1", "Linear", {"out_features": HIDDEN}),
+            LayerSpec("relu1", "ReLU"),
+            LayerSpec("fc2", "Linear", {"out_features": HIDDEN}),
+            LayerSpec("relu2", "ReLU"),
+            LayerSpec("fc3", "Linear", {"out_features": 10}),
         ),
     ),
 }

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnlab.models.spec import ArchSpec, LayerSpec
+from cnnlab.models.shapes import ShapedLayer, infer_shapes
+from cnnlab.models.spec import ArchSpec
 
 
 class GlobalAvgPool2d(nn.Module):
@@ -25,14 +26,9 @@ class GlobalAvgPool2d(nn.Module):
 
 
 _LAYERS = {
-    "conv": nn.Conv2d,
-    "relu": nn.ReLU,
-    "maxpool": nn.MaxPool2d,
-    "flatten": nn.Flatten,
-    "linear": nn.Linear,
-    "gap": GlobalAvgPool2d,
-    "dropout": nn.Dropout,
-}
+    cls.__name__: cls
+    for cls in (nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.Flatten, nn.Linear, nn.Dropout)
+} | {"GlobalAvgPool2d": GlobalAvgPool2d}
 
 
 class TorchClassifier(nn.Sequential):
@@ -43,14 +39,15 @@ class TorchClassifier(nn.Sequential):
         self.spec = spec
 
 
-def _make(layer: LayerSpec) -> nn.Module:
-    return _LAYERS[layer.kind](*layer.args, **layer.kwargs)
+def _make(layer: ShapedLayer) -> nn.Module:
+    return _LAYERS[layer.spec.kind](**layer.kwargs)
 
 
 def build(spec: ArchSpec, seed: int = 0) -> TorchClassifier:
     from cnnlab.models.scratch_builder import build as build_scratch
 
-    model = TorchClassifier(spec, OrderedDict((layer.name, _make(layer)) for layer in spec.layers))
+    layers = OrderedDict((layer.spec.name, _make(layer)) for layer in infer_shapes(spec))
+    model = TorchClassifier(spec, layers)
     load_numpy_state(model, build_scratch(spec, seed).state_dict())
     return model
 

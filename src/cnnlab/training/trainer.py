@@ -17,7 +17,7 @@ from cnnlab.data import iterate_batches, load_mnist, normalize, num_batches, spl
 from cnnlab.errors import UserError
 from cnnlab.fileio import write_json
 from cnnlab.models import get_spec
-from cnnlab.models.summary import parameter_count, summary_markdown
+from cnnlab.models.shapes import parameter_count, summary_markdown
 from cnnlab.training import run_dir as rd
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.engines import Engine, make_engine, pick_device
