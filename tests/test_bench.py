@@ -17,7 +17,7 @@ from cnnlab.cli import build_parser, main
 from cnnlab.commands import bench as bench_command
 from cnnlab.errors import UserError
 from cnnlab.models import get_spec
-from cnnlab.scratch.parallel import _cores
+from cnnlab.training.parallel import _cores
 
 pytestmark = pytest.mark.torch
 

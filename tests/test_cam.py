@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing import event_accumulator
 
-from cnnlab.cam import compute_map
+from cnnlab.analysis.cam import compute_map
 from cnnlab.cli import main
 from cnnlab.data import normalize
 from cnnlab.models import get_spec
+from cnnlab.models.shapes import feature_shape
 from cnnlab.models.spec import ArchSpec, LayerSpec
 from cnnlab.training.engines import ScratchEngine, TorchEngine, make_engine
 
@@ -48,7 +49,7 @@ def test_both_engines_give_the_same_map(model, method, images, trained_state):
             a = compute_map(scratch, spec, x, target, method)
             b = compute_map(twin, spec, x, target, method)
             assert a["target"] == b["target"]
-            assert a["map"].shape == spec.feature_shape[1:]
+            assert a["map"].shape == feature_shape(spec)[1:]
             scale = max(np.abs(b["map"]).max(), 1e-12)
             np.testing.assert_allclose(a["map"], b["map"], rtol=0, atol=1e-8 * scale)
 

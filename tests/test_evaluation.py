@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 from tensorboard.backend.event_processing import event_accumulator
 
+from cnnlab.analysis.metrics import format_probability
 from cnnlab.cli import main
-from cnnlab.viz.metrics import format_probability
 
 
 @pytest.fixture(scope="module", params=["cnn2-scratch", "cnn2-torch"])

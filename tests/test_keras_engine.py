@@ -11,9 +11,9 @@ from cnnlab.data import iterate_batches, normalize
 from cnnlab.errors import UserError
 from cnnlab.models import get_spec
 from cnnlab.models.keras_builder import import_keras
-from cnnlab.training.engines import make_engine
-from cnnlab.training.keras_engine import KerasEngine, require_keras
-from cnnlab.training.loop import evaluate, train_epoch
+from cnnlab.models.shapes import feature_shape
+from cnnlab.training.engines import KerasEngine, make_engine
+from cnnlab.training.loop import loss_and_accuracy, train_epoch
 
 try:
     keras = import_keras()
@@ -75,7 +75,7 @@ def test_feature_map_and_grad_match_the_scratch_engine(name, target, images):
     keras_result = make_engine(name, "keras", seed=2).feature_map_and_grad(x, target)
     numpy_result = make_engine(name, "scratch", seed=2).feature_map_and_grad(x, target)
     assert keras_result[3] == numpy_result[3]
-    assert keras_result[1].shape == keras_result[2].shape == get_spec(name).feature_shape
+    assert keras_result[1].shape == keras_result[2].shape == feature_shape(get_spec(name))
     for what, got, expected in zip(
         ("logits", "A", "dS/dA"), keras_result[:3], numpy_result[:3], strict=True
     ):
@@ -100,10 +100,10 @@ def test_float64_is_refused():
 
 
 def test_require_keras_speaks_to_the_user(monkeypatch):
-    require_keras()
+    KerasEngine.require()
     monkeypatch.setitem(sys.modules, "keras", None)  # what `import keras` sees when missing
     with pytest.raises(UserError, match=r"pip install 'cnnlab\[keras\]'"):
-        require_keras()
+        KerasEngine.require()
 
 
 def test_another_keras_backend_is_refused(monkeypatch):
@@ -123,6 +123,6 @@ def test_cnn2_learns_from_2000_images(mnist):
     for epoch in range(10):  # 10 x 32 = 320 steps of 64
         batches = iterate_batches(x_train, y_train.astype(np.int64), 64, seed=0, epoch=epoch)
         step += train_epoch(engine, batches, lambda _: 1e-3, step).steps
-    _, accuracy = evaluate(engine, x_held, y_held.astype(np.int64))
+    _, accuracy = loss_and_accuracy(engine, x_held, y_held.astype(np.int64))
     print(f"cnn2 keras, {step} Adam steps of 64: held-out accuracy {accuracy:.3f}")
     assert accuracy > 0.85

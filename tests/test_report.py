@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from cnnlab import viz
+from cnnlab.analysis import metrics
 from cnnlab.cli import main
 from cnnlab.errors import UserError
 from cnnlab.fileio import write_bytes, write_json, write_text
@@ -57,18 +58,18 @@ def sample_pictures() -> dict[str, bytes]:
     images = rng.integers(0, 256, size=(40, 28, 28), dtype=np.uint8)
     labels = np.arange(40) % 10
     probabilities = rng.dirichlet(np.ones(10), size=40)
-    cm = viz.confusion_matrix(labels, probabilities.argmax(axis=1))
+    cm = metrics.confusion_matrix(labels, probabilities.argmax(axis=1))
     cam = rng.normal(size=(11, 11))
     epochs = [_epoch_record(e, 10.0, 0.9) for e in range(1, EPOCHS + 1)]
     pictures = {
         "confusion_matrix.png": viz.render_confusion_matrix(cm),
         "confusion_matrix_normalized.png": viz.render_confusion_matrix(cm, normalized=True),
         "top3.png": viz.render_top_scoring(
-            images, labels, probabilities, viz.top_scoring_images(probabilities, 3)
+            images, labels, probabilities, metrics.top_scoring_images(probabilities, 3)
         ),
         "curves.png": viz.render_curves(epochs),
         "worst_errors.png": viz.render_worst_errors(
-            images, labels, probabilities, viz.most_confident_errors(probabilities, labels)
+            images, labels, probabilities, metrics.most_confident_errors(probabilities, labels)
         ),
         CAM_PICTURE: viz.render_cam_panels(images[0], cam, None, "predicted 7 (0.99)", ""),
         "cam_comparison.png": viz.render_cam_comparison(
@@ -101,7 +102,7 @@ def _evaluation(accuracy: float) -> dict:
     predicted[fours[: errors - errors // 3]] = 9
     predicted[sevens[: errors // 3]] = 2
     probabilities = np.eye(10)[predicted] * 0.9 + 0.01
-    return viz.evaluation_summary(labels, probabilities)
+    return metrics.evaluation_summary(labels, probabilities)
 
 
 def write_run(root: Path, model: str, engine: str, evaluated: bool = True) -> Path:

@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 from cnnlab import viz
+from cnnlab.analysis.metrics import confusion_matrix, most_confident_errors, top_scoring_images
 from cnnlab.viz.cam_figures import NOTE_COLOUR
 from cnnlab.viz.curves import VAL, curves_figure
-from cnnlab.viz.metrics import confusion_matrix, most_confident_errors, top_scoring_images
 
 
 @pytest.fixture(scope="module")

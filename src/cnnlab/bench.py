@@ -34,8 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.errors import UserError
-from cnnlab.models import ENGINES, MODEL_NAMES
+from cnnlab.models import MODEL_NAMES
+from cnnlab.training.engines import ENGINES
 
+DEFAULT_ENGINES = tuple(ENGINES)
 TARGET_RATIO = 1.5  # scratch / PyTorch, per model and phase (the issue's target)
 TURN = {"train": 10, "inference": 2}  # timed calls per engine per turn, after one untimed
 MAX_BATCHES = 256  # distinct training batches; a longer run takes them again
@@ -50,7 +52,7 @@ _STATUS, _CLEAR_REFS = Path("/proc/self/status"), Path("/proc/self/clear_refs")
 @dataclass(frozen=True)
 class BenchSettings:
     models: tuple[str, ...] = MODEL_NAMES
-    engines: tuple[str, ...] = ENGINES
+    engines: tuple[str, ...] = tuple(ENGINES)
     batch_size: int = 64
     steps: int = 50  # timed training steps per engine and model
     warmup: int = 3  # untimed calls per engine before each phase
@@ -63,7 +65,7 @@ class BenchSettings:
         """A copy with `threads` resolved; raises UserError on a name or number that cannot be."""
         for kind, names, known in (
             ("model", self.models, MODEL_NAMES),
-            ("engine", self.engines, ENGINES),
+            ("engine", self.engines, tuple(ENGINES)),
         ):
             for name in names:
                 if name not in known:
@@ -88,17 +90,16 @@ def available_engines(
     requested: Sequence[str], keras_optional: bool
 ) -> tuple[list[str], list[str]]:
     """(engines to run, notes): Keras is dropped with a note when optional and not importable."""
-    from cnnlab.training.engines import require_torch
-    from cnnlab.training.keras_engine import require_keras
+    from cnnlab.training.engines import KerasEngine, engine_class
 
     engines, notes = [], []
     for name in requested:
         try:
-            {"torch": require_torch, "keras": require_keras}.get(name, lambda: None)()
+            engine_class(name).require()
         except UserError as err:
-            if name != "keras" or not keras_optional:
+            if name != KerasEngine.name or not keras_optional:
                 raise
-            notes.append(f"keras left out: {err}")
+            notes.append(f"{name} left out: {err}")
             continue
         engines.append(name)
     return engines, notes

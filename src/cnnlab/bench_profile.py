@@ -123,21 +123,22 @@ def time_epoch(
     with the cosine learning rate -- and the validation pass `evaluate`, timed apart. Each
     epoch starts from a fresh model; an engine's time is the mean of its epochs.
     """
-    from cnnlab.data import iterate_batches, load_mnist, normalize, num_batches, split_train_val
+    from cnnlab.data import iterate_batches, num_batches
     from cnnlab.training.config import TrainConfig
     from cnnlab.training.engines import make_engine
-    from cnnlab.training.loop import evaluate, train_epoch
+    from cnnlab.training.loop import loss_and_accuracy, train_epoch
     from cnnlab.training.schedule import learning_rate
+    from cnnlab.training.splits import load_splits
 
-    cfg = TrainConfig(model=EPOCH_MODEL, batch_size=settings.batch_size, seed=settings.seed)
+    cfg = TrainConfig(
+        model=EPOCH_MODEL, batch_size=settings.batch_size, seed=settings.seed, data_dir=data_dir
+    )
     cfg = cfg.resolved()
-    data = load_mnist(data_dir, progress=False)
-    train_idx, val_idx = split_train_val(data.train_labels, cfg.val_size, cfg.seed)
-    if images:  # a quick check: fewer training images, and no more validation images than that
-        train_idx, val_idx = train_idx[:images], val_idx[:images]
-    labels = data.train_labels.astype(np.int64)
-    x_train, y_train = normalize(data.train_images[train_idx]), labels[train_idx]
-    x_val, y_val = normalize(data.train_images[val_idx]), labels[val_idx]
+    splits = load_splits(cfg, progress=False)
+    # a quick check: fewer training images, and no more validation images than that
+    (x_train, y_train), (x_val, y_val) = (
+        (x[:images], y[:images]) for x, y in (splits.train, splits.val)
+    )
     total_steps = num_batches(len(y_train), cfg.batch_size) * cfg.epochs
     lr_at = partial(learning_rate, cfg.lr_schedule, cfg.lr, total_steps=total_steps)
     runs = []
@@ -149,7 +150,7 @@ def time_epoch(
         result = train_epoch(engine, batches, lr_at, 0)
         train_s = time.perf_counter() - start
         start = time.perf_counter()
-        _, val_accuracy = evaluate(engine, x_val, y_val)
+        _, val_accuracy = loss_and_accuracy(engine, x_val, y_val)
         runs.append(
             {
                 "engine": name,

@@ -7,7 +7,6 @@ directories, so a second `cnnlab run` reuses what is finished and continues what
 
 from __future__ import annotations
 
-import importlib.util
 import resource
 import sys
 import time
@@ -16,11 +15,12 @@ from pathlib import Path
 
 from cnnlab.errors import UserError
 from cnnlab.fileio import write_json
-from cnnlab.training import run_dir as rd
+from cnnlab.rundir import RunDir
 from cnnlab.training.config import MODEL_DEFAULTS, TrainConfig
+from cnnlab.training.engines import REFERENCE, SCRATCH, available, engine_class
 
 MODELS = ("cnn2", "cnn3", "mlp3")
-ENGINES = ("scratch", "torch")
+ENGINES = (SCRATCH, REFERENCE)  # the default comparison: the NumPy engine and its PyTorch twin
 # The quick profile: a few thousand images, one epoch, every step of the pipeline.
 QUICK = {"epochs": 1, "train_size": 3000, "val_size": 500}
 # Settings that must match for a finished run directory to be reused.
@@ -44,10 +44,6 @@ class RunPlan:
         return [(m, e) for e in self.engines for m in self.models]
 
 
-def _torch_available() -> bool:
-    return importlib.util.find_spec("torch") is not None
-
-
 def _config(plan: RunPlan, model: str, engine: str) -> TrainConfig:
     extra = dict(QUICK) if plan.quick else {}
     if plan.epochs is not None:
@@ -62,18 +58,18 @@ def _config(plan: RunPlan, model: str, engine: str) -> TrainConfig:
     )
 
 
-def _state(cfg: TrainConfig, run_dir: Path) -> str:
+def _state(cfg: TrainConfig, run: RunDir) -> str:
     """'new', 'finished' (reusable), or 'unfinished' (resumable)."""
-    if not (run_dir / rd.CONFIG_FILE).exists():
+    if not run.has_run():
         return "new"
-    saved, wanted = rd.read_config(run_dir), cfg.resolved()
+    saved, wanted = run.config(), cfg.resolved()
     different = [k for k in REUSE_KEYS if saved.get(k) != getattr(wanted, k)]
     if different:
         raise UserError(
-            f"{run_dir} holds a run with other settings ({', '.join(different)}); "
+            f"{run.path} holds a run with other settings ({', '.join(different)}); "
             "add --force to retrain it, or choose another --out."
         )
-    return "finished" if rd.read_status(run_dir).get("complete") else "unfinished"
+    return "finished" if run.status()["complete"] else "unfinished"
 
 
 def _progress(index: int, total: int, label: str, what: str, started: float, done_fraction):
@@ -91,16 +87,16 @@ def _clock(seconds: float) -> str:
 
 def run_comparison(plan: RunPlan) -> dict:
     """Train/evaluate/visualise every pair; returns {"runs", "report", "summary", ...}."""
-    from cnnlab.cam_runs import draw_cams
-    from cnnlab.evaluation import evaluate_run
+    from cnnlab.analysis.cam_runs import draw_cams
+    from cnnlab.analysis.evaluation import evaluate_run
     from cnnlab.report import build_report, summary_rows
     from cnnlab.training.trainer import train
 
-    if "torch" in plan.engines and not _torch_available():
-        plan.engines = tuple(e for e in plan.engines if e != "torch")
+    for name in [e for e in plan.engines if not available(e)]:
+        plan.engines = tuple(e for e in plan.engines if e != name)
         plan.skipped.append(
-            "the PyTorch rows were skipped: torch is not installed "
-            "(pip install 'cnnlab[torch]', or `make run`, installs it)"
+            f"the {engine_class(name).label} rows were skipped: its library is not installed "
+            f"(pip install 'cnnlab[{name}]', or `make run`, installs it)"
         )
         print(f"note: {plan.skipped[-1]}", file=sys.stderr)
     pairs = plan.pairs()
@@ -111,7 +107,7 @@ def run_comparison(plan: RunPlan) -> dict:
     configs = {p: _config(plan, *p) for p in pairs}
     # Decide up front what is reused, so the time-left estimate counts only epochs still to train.
     states = {
-        p: "new" if plan.force else _state(cfg, plan.out / f"{p[0]}-{p[1]}")
+        p: "new" if plan.force else _state(cfg, RunDir(plan.out / f"{p[0]}-{p[1]}"))
         for p, cfg in configs.items()
     }
     epochs_of = {p: cfg.resolved().epochs for p, cfg in configs.items()}
@@ -136,7 +132,7 @@ def run_comparison(plan: RunPlan) -> dict:
                 quiet=plan.quiet,
             )
             trained += epochs
-        if state != "finished" or not (run_dir / "evaluation.json").exists():
+        if state != "finished" or RunDir(run_dir).evaluation() is None:
             _progress(*header, "evaluating on 10,000 test images", started, trained / to_train)
             evaluate_run(run_dir, plan.data_dir, quiet=True)
         run_dirs.append(run_dir)

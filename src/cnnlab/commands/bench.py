@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.fileio import write_json
 
     notes = _openblas_notes()
-    requested = comma_separated(args.engines) if args.engines is not None else bench.ENGINES
+    requested = comma_separated(args.engines) if args.engines is not None else bench.DEFAULT_ENGINES
     settings = bench.BenchSettings(
         models=comma_separated(args.models),
         engines=requested,

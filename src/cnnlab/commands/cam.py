@@ -26,8 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnlab.cam import METHODS
-    from cnnlab.cam_runs import draw_cams
+    from cnnlab.analysis.cam import METHODS
+    from cnnlab.analysis.cam_runs import draw_cams
     from cnnlab.errors import UserError
 
     if args.target is not None and not 0 <= args.target <= 9:

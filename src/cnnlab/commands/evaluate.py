@@ -17,7 +17,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnlab.evaluation import evaluate_run, format_table
+    from cnnlab.analysis.evaluation import evaluate_run, format_table
 
     for run_dir in args.run_dirs:
         summary = evaluate_run(run_dir, args.data_dir, args.device, args.quiet)

@@ -27,10 +27,10 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from cnnlab.data import load_mnist, normalize
-    from cnnlab.training.engines import require_torch
+    from cnnlab.training.engines import ENGINES, REFERENCE
     from cnnlab.training.parity import run_parity
 
-    require_torch()
+    ENGINES[REFERENCE].require()
     data = load_mnist(args.data_dir, progress=True)
     result = run_parity(
         args.model,

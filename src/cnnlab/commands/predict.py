@@ -26,10 +26,10 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.data import normalize
     from cnnlab.errors import UserError
     from cnnlab.imageprep import load_digit
-    from cnnlab.training.loop import softmax
-    from cnnlab.training.run_dir import load_trained
+    from cnnlab.rundir import RunDir
+    from cnnlab.scratch.functional import softmax
 
-    engine, config = load_trained(Path(args.run_dir), args.device)
+    engine, config = RunDir(args.run_dir).load_trained(args.device)
     results, failed = [], False
     for path in args.images:
         try:
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _save_cam(run_dir: str, image_path: str, digit, device: str) -> Path:
-    from cnnlab.cam_runs import draw_cams
+    from cnnlab.analysis.cam_runs import draw_cams
 
     out = Path(run_dir) / "cam" / "predict"
     comparison = draw_cams([Path(run_dir)], out_dir=out, device=device, image=digit)

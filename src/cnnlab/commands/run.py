@@ -37,8 +37,9 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cnnlab.errors import UserError
-    from cnnlab.models import ENGINES, MODEL_NAMES
+    from cnnlab.models import MODEL_NAMES
     from cnnlab.pipeline import RunPlan, comparison_table, run_comparison
+    from cnnlab.training.engines import ENGINES
 
     for name in args.models:
         if name not in MODEL_NAMES:

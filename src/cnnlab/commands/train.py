@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from cnnlab.models import ENGINES
 from cnnlab.models.spec import ARCHITECTURES
 from cnnlab.training.config import MODEL_DEFAULTS, TrainConfig
+from cnnlab.training.engines import ENGINES
 from cnnlab.training.schedule import SCHEDULES
 
 NAME = "train"
@@ -46,7 +46,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=sorted(ARCHITECTURES), default=_D.model)
-    parser.add_argument("--engine", choices=ENGINES, default=_D.engine)
+    parser.add_argument("--engine", choices=tuple(ENGINES), default=_D.engine)
     add_training_options(parser)
     parser.add_argument("--out", default=_D.out, help="parent of the run directory")
     parser.add_argument("--name", default=None, help="run directory name (default: MODEL-ENGINE)")
@@ -63,11 +63,11 @@ def config_from_args(args: argparse.Namespace, **overrides) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnlab.training.run_dir import read_status
+    from cnnlab.rundir import RunDir
     from cnnlab.training.trainer import train
 
     run_dir = train(config_from_args(args), resume=args.resume, force=args.force, quiet=args.quiet)
-    status = read_status(run_dir)
+    status = RunDir(run_dir).status()
     print(
         f"{run_dir}: test accuracy {status['test_accuracy']:.4f} ({status['epochs_done']} epochs)"
     )

@@ -21,6 +21,7 @@ import numpy as np
 from cnnlab import fileio
 from cnnlab.errors import UserError
 from cnnlab.report import findings
+from cnnlab.rundir import RunDir
 
 TEMPLATES = Path(__file__).parent / "templates"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -56,44 +57,16 @@ class Run:
         return f"{self.config.get('model', '?')} · {self.config.get('engine', '?')}"
 
 
-def _read_json(path: Path) -> dict | None:
-    """A JSON file of the run, or None when it is absent."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise UserError(f"{path} is not valid JSON; rerun the step that writes it.") from None
-
-
-def _read_epoch_records(path: Path) -> list[dict]:
-    """Epoch records of metrics.jsonl; the last record per epoch wins (a resumed run)."""
-    by_epoch: dict[int, dict] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short when training was killed mid-write
-            if isinstance(record, dict) and record.get("kind") == "epoch":
-                by_epoch[int(record["epoch"])] = record
-    return [by_epoch[e] for e in sorted(by_epoch)]
-
-
 def load_run(run_dir: str | os.PathLike) -> Run:
     """Read one run directory; UserError when it is not one."""
-    path = Path(run_dir)
-    if not (path / "config.json").is_file():
-        raise UserError(
-            f"{path} is not a run directory (it has no config.json); "
-            "give a directory written by `cnnlab train`."
-        )
+    run = RunDir(run_dir)
+    run.require_run()
     return Run(
-        path=path,
-        config=_read_json(path / "config.json") or {},
-        status=_read_json(path / "status.json"),
-        epochs=_read_epoch_records(path / "metrics.jsonl"),
-        evaluation=_read_json(path / "evaluation.json"),
+        path=run.path,
+        config=run.config(),
+        status=run.status(),
+        epochs=run.epoch_records(),
+        evaluation=run.evaluation(),
     )
 
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from cnnlab.viz.metrics import top_confusions
+from cnnlab.analysis.metrics import top_confusions
 
 
 def percent(fraction: float | None, decimals: int = 2) -> str:

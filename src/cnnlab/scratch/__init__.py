@@ -12,7 +12,6 @@ from cnnlab.scratch.linear import Flatten, Linear
 from cnnlab.scratch.loss import CrossEntropyLoss
 from cnnlab.scratch.module import Module
 from cnnlab.scratch.optim import SGD, Adam, Optimizer
-from cnnlab.scratch.parallel import DataParallel
 from cnnlab.scratch.parameter import Parameter
 from cnnlab.scratch.pool import GlobalAvgPool2d, MaxPool2d
 from cnnlab.scratch.sequential import Sequential
@@ -22,7 +21,6 @@ __all__ = [
     "Adam",
     "Conv2d",
     "CrossEntropyLoss",
-    "DataParallel",
     "Dropout",
     "Flatten",
     "GlobalAvgPool2d",

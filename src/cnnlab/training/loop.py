@@ -1,4 +1,4 @@
-"""The training loop, the same for every engine: `train_epoch` and `evaluate`.
+"""The training loop, the same for every engine: `train_epoch` and `loss_and_accuracy`.
 
 Tracking (metrics file, TensorBoard, progress bar) hangs off the loop through `on_step`; a
 stop request (Ctrl-C) is honoured between steps, never in the middle of an update.
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnlab.errors import UserError
+from cnnlab.scratch.functional import cross_entropy
 from cnnlab.training.engines import Engine
 
 
@@ -68,26 +69,10 @@ def predict_logits(engine: Engine, images: np.ndarray, batch_size: int = 1000) -
     return np.concatenate(parts).astype(np.float64)
 
 
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise log-probabilities of logits (N, 10), shifted by the row maximum for stability."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise probabilities (N, 10) of logits (N, 10)."""
-    return np.exp(log_softmax(logits))
-
-
-def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
-    """Mean cross-entropy of float64 logits (N, 10) against integer labels (N,)."""
-    return float(-log_softmax(logits)[np.arange(len(labels)), labels].mean())
-
-
-def evaluate(
+def loss_and_accuracy(
     engine: Engine, images: np.ndarray, labels: np.ndarray, batch_size: int = 1000
 ) -> tuple[float, float]:
-    """(mean loss, accuracy) on a whole split."""
+    """(mean cross-entropy, accuracy) on a whole split, model in eval mode."""
     logits = predict_logits(engine, images, batch_size)
     accuracy = float((logits.argmax(axis=1) == labels).mean())
     return cross_entropy(logits, labels), accuracy

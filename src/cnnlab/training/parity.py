@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnlab.data import iterate_batches
-from cnnlab.training.engines import make_engine
+from cnnlab.training.engines import REFERENCE, SCRATCH, make_engine
 
 
 @dataclass
@@ -46,8 +46,8 @@ def run_parity(
     kwargs = dict(
         seed=seed, optimizer=optimizer, lr=lr, momentum=momentum, weight_decay=weight_decay
     )
-    scratch = make_engine(model, "scratch", dtype=dtype, **kwargs)
-    twin = make_engine(model, "torch", device="cpu", dtype=dtype, **kwargs)
+    scratch = make_engine(model, SCRATCH, dtype=dtype, **kwargs)
+    twin = make_engine(model, REFERENCE, device="cpu", dtype=dtype, **kwargs)
     losses = np.zeros((2, steps))
     batches = _endless_batches(images, labels, batch_size, seed)
     for i in range(steps):

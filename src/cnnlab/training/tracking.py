@@ -1,38 +1,51 @@
-"""What a run leaves behind while it trains: `metrics.jsonl`, TensorBoard events, a progress bar.
-
-These hang off the training loop; no layer or engine knows about them.
-"""
+"""What a run leaves behind while it trains: `metrics.jsonl`, TensorBoard events, `status.json`
+and a progress bar, all behind one `RunLog`. These hang off the training loop; no layer or
+engine knows about them."""
 
 from __future__ import annotations
 
 import json
 import sys
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from cnnlab.fileio import write_text
+from cnnlab.rundir import RunDir, now_iso
 
-METRICS_FILE = "metrics.jsonl"
+EPOCH_SCALARS = (  # TensorBoard tag -> key of the epoch record
+    ("loss/train_epoch", "train_loss"),
+    ("loss/val", "val_loss"),
+    ("accuracy/train", "train_accuracy"),
+    ("accuracy/val", "val_accuracy"),
+)
 
 
-def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
-    path = Path(run_dir) / METRICS_FILE
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+@dataclass
+class Position:
+    """Where training stands; saved in every checkpoint, so a resume starts exactly there."""
+
+    epoch: int = 0  # epochs finished
+    batch: int = 0  # batches of the next epoch already trained (a stop mid-epoch)
+    step: int = 0  # optimizer steps so far
+    seconds: float = 0.0  # training time so far
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Position:
+        return cls(**{k: values[k] for k in ("epoch", "batch", "step", "seconds") if k in values})
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class MetricsLog:
     """Appends one JSON record per line. On resume, records after the checkpoint are dropped."""
 
-    def __init__(self, run_dir: Path, resume_step: int | None = None):
-        self.path = Path(run_dir) / METRICS_FILE
-        if resume_step is None:
-            write_text(self.path, "")
-        else:
-            kept = [r for r in read_metrics(run_dir) if r["step"] <= resume_step]
-            write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
+    def __init__(self, run: RunDir, resume_step: int | None = None):
+        self.path = run.metrics_path
+        kept = [] if resume_step is None else [r for r in run.records() if r["step"] <= resume_step]
+        write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
         self._file = self.path.open("a", encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
@@ -86,9 +99,7 @@ class EpochProgress:
             dynamic_ncols=True,
         )
         self.start = time.perf_counter()
-        self.loss_sum = 0.0
-        self.correct = 0
-        self.seen = 0
+        self.loss_sum, self.correct, self.seen = 0.0, 0, 0
 
     def update(self, loss: float, correct: int, batch_size: int) -> None:
         self.loss_sum += loss * batch_size
@@ -106,3 +117,83 @@ class EpochProgress:
 
     def close(self) -> None:
         self.bar.close()
+
+
+class RunLog:
+    """Everything a training run reports, step by step and epoch by epoch."""
+
+    def __init__(self, run: RunDir, epochs: int, resume_from: Position | None, quiet: bool):
+        self.run, self.epochs, self.quiet = run, epochs, quiet
+        self.metrics = MetricsLog(run, resume_from.step if resume_from else None)
+        self.tb = TensorBoardLog(run.path, resume_from.step + 1 if resume_from else None)
+        self.progress: EpochProgress | None = None
+
+    def __enter__(self) -> RunLog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.close()
+        self.metrics.close()
+        self.tb.close()
+
+    def begin_epoch(self, epoch: int, batches: int, start_batch: int) -> None:
+        self.progress = EpochProgress(batches, epoch, self.epochs, self.quiet, start_batch)
+
+    def step(self, epoch: int, step: int, loss: float, correct: int, size: int, lr: float) -> None:
+        self.progress.update(loss, correct, size)
+        self.metrics.write({"kind": "step", "epoch": epoch, "step": step, "loss": loss, "lr": lr})
+        self.tb.scalar("loss/train", loss, step)
+        self.tb.scalar("lr", lr, step)
+
+    def epoch(self, position: Position, result, validation, lr: float, seconds: float) -> None:
+        """A finished epoch (`result` of `train_epoch`, `validation` = (loss, accuracy)): its
+        record in metrics.jsonl and TensorBoard, the status, and one printed line."""
+        self.progress.close()
+        val_loss, val_accuracy = validation
+        record = {
+            "kind": "epoch",
+            "epoch": position.epoch,
+            "step": position.step,
+            "train_loss": result.loss,
+            "train_accuracy": result.accuracy,
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+            "lr": lr,
+            "seconds": seconds,
+        }
+        self.metrics.write(record)
+        self.metrics.flush()
+        for tag, key in EPOCH_SCALARS:
+            self.tb.scalar(tag, record[key], position.step)
+        self.tb.flush()
+        self.status(position, complete=position.epoch == self.epochs)
+        if not self.quiet:
+            print(
+                f"epoch {position.epoch}/{self.epochs}: train loss {result.loss:.4f} "
+                f"acc {result.accuracy:.4f} | val loss {val_loss:.4f} acc {val_accuracy:.4f} "
+                f"| {seconds:.1f} s",
+                flush=True,
+            )
+
+    def stopped(self, position: Position, total_steps: int) -> None:
+        """A stop request (Ctrl-C, SIGTERM) was honoured: say where and how to go on."""
+        self.status(position, complete=False)
+        self.metrics.flush()
+        print(
+            f"stopped at step {position.step} of {total_steps}; checkpoint saved in "
+            f"{self.run.path}. To continue: `cnnlab train ... --resume` (or run `cnnlab run` "
+            "again).",
+            file=sys.stderr,
+        )
+
+    def status(self, position: Position, complete: bool) -> None:
+        done = position.epoch
+        self.run.write_status(
+            complete=complete,
+            epochs_done=done,
+            epochs=self.epochs,
+            seconds=position.seconds,
+            seconds_per_epoch=position.seconds / done if done else None,
+            updated=now_iso(),
+        )

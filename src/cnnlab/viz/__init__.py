@@ -1,16 +1,16 @@
-"""Seeing what a network learned: metrics, and pictures as RGB uint8 arrays.
+"""Seeing what a network learned: pictures as RGB uint8 arrays (the numbers are in
+`cnnlab.analysis.metrics`).
 
-    from cnnlab.viz import confusion_matrix, render_confusion_matrix, save_png
+    from cnnlab.viz import render_confusion_matrix, save_png
     save_png(render_confusion_matrix(confusion_matrix(labels, predicted)), "cm.png")
 
 | module | what |
 |---|---|
-| `metrics` | confusion matrix, per-class precision/recall/F1, top-scoring images (pure NumPy) |
 | `maps` | CAM helpers: normalize, bilinear upsampling, colour overlay (pure NumPy) |
 | `plots` | figure -> RGB array, `save_png` |
 | `confusion`, `grids`, `curves`, `cam_figures` | one kind of picture each |
 
-The names below are imported on first use, so `import cnnlab.viz.metrics` never loads
+The names below are imported on first use, so `import cnnlab.viz.maps` never loads
 matplotlib.
 """
 
@@ -19,15 +19,6 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "metrics": (
-        "confusion_matrix",
-        "per_class_metrics",
-        "top_confusions",
-        "top_scoring_images",
-        "most_confident_errors",
-        "evaluation_summary",
-        "format_probability",
-    ),
     "maps": ("normalize_map", "upsample_bilinear", "overlay"),
     "plots": ("save_png", "png_bytes"),
     "confusion": ("render_confusion_matrix",),

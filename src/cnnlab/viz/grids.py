@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from cnnlab.viz.metrics import format_probability
+from cnnlab.analysis.metrics import format_probability
 from cnnlab.viz.plots import ERROR_RED, figure_to_rgb, frame, new_figure, show_digit
 
 CELL_WIDTH, CELL_HEIGHT = 0.95, 1.15  # inches per digit (and its title) in the top-k grid

@@ -1,4 +1,4 @@
-"""cnnlab.viz.metrics against hand-computed examples and plain NumPy."""
+"""cnnlab.analysis.metrics against hand-computed examples and plain NumPy."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from cnnlab.viz.metrics import (
+from cnnlab.analysis.metrics import (
     confusion_matrix,
     evaluation_summary,
     most_confident_errors,
@@ -141,6 +141,6 @@ def test_evaluation_summary_is_json_ready_and_consistent():
     [(0.5, "0.5000"), (0.99984, "0.9998"), (1 - 3.2e-7, "1-3.2e-07"), (1.0, "1"), (0.0, "0.0000")],
 )
 def test_format_probability_tells_near_certain_scores_apart(p, text):
-    from cnnlab.viz.metrics import format_probability
+    from cnnlab.analysis.metrics import format_probability
 
     assert format_probability(p) == text

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnlab.analysis import metrics
+from cnnlab.analysis.metrics import format_probability
 from cnnlab.data import load_mnist, normalize
 from cnnlab.fileio import write_bytes, write_json, write_text
-from cnnlab.training.loop import predict_logits, softmax
-from cnnlab.training.run_dir import load_trained
-from cnnlab.training.tracking import TensorBoardLog, read_metrics
-from cnnlab.viz.metrics import format_probability
+from cnnlab.rundir import EVALUATION, PROBABILITIES, RunDir
+from cnnlab.scratch.functional import softmax
+from cnnlab.training.loop import predict_logits
+from cnnlab.training.tracking import TensorBoardLog
 
 TOP_K = 3
 WORST_ERRORS = 16
@@ -26,15 +28,16 @@ def evaluate_run(run_dir: Path, data_dir=None, device: str = "cpu", quiet: bool 
     """Run the checkpoint on all test images; write evaluation.json, CSV, PNGs, TB images."""
     from cnnlab import viz
 
-    run_dir = Path(run_dir)
-    engine, config = load_trained(run_dir, device)
+    run = RunDir(run_dir)
+    run_dir = run.path
+    engine, config = run.load_trained(device)
     data = load_mnist(data_dir, progress=not quiet)
     labels = data.test_labels.astype(np.int64)
     probabilities = softmax(predict_logits(engine, normalize(data.test_images)))  # (10000, 10)
 
-    summary = viz.evaluation_summary(labels, probabilities)
+    summary = metrics.evaluation_summary(labels, probabilities)
     summary |= {"model": config["model"], "engine": config["engine"], "run_dir": str(run_dir)}
-    top = viz.top_scoring_images(probabilities, TOP_K)  # (10, 3) test-image indices
+    top = metrics.top_scoring_images(probabilities, TOP_K)  # (10, 3) test-image indices
     summary["top_scoring"] = [
         {
             "class": c,
@@ -45,9 +48,9 @@ def evaluate_run(run_dir: Path, data_dir=None, device: str = "cpu", quiet: bool 
         for c in range(10)
     ]
     cm = np.asarray(summary["confusion_matrix"])
-    write_json(run_dir / "evaluation.json", summary)
+    write_json(run_dir / EVALUATION, summary)
     # float64: near-certain scores (1 - 1e-9) would all round to 1.0 in float32 and tie
-    _write_array(run_dir / "probabilities.npy", probabilities)
+    _write_array(run_dir / PROBABILITIES, probabilities)
     write_text(run_dir / "confusion_matrix.csv", _confusion_csv(cm))
 
     label = f"{config['model']} · {config['engine']}"
@@ -61,10 +64,10 @@ def evaluate_run(run_dir: Path, data_dir=None, device: str = "cpu", quiet: bool 
             data.test_images,
             labels,
             probabilities,
-            viz.most_confident_errors(probabilities, labels, WORST_ERRORS),
+            metrics.most_confident_errors(probabilities, labels, WORST_ERRORS),
         ),
     }
-    records = read_metrics(run_dir)
+    records = run.records()
     if any(r.get("kind") == "epoch" for r in records):
         pictures["curves"] = viz.render_curves(records, title=f"{label}: learning curves")
     for name, rgb in pictures.items():

@@ -10,15 +10,14 @@ from cnnlab.models import build_model
 from cnnlab.scratch import (
     Adam,
     CrossEntropyLoss,
-    DataParallel,
     Dropout,
     Flatten,
     Linear,
     ReLU,
     Sequential,
 )
-from cnnlab.scratch.parallel import MIN_CHUNK, _blas_threads, _cores
 from cnnlab.training.engines import make_engine
+from cnnlab.training.parallel import MIN_CHUNK, DataParallel, _blas_threads, _cores
 
 TOL = {"rtol": 1e-12, "atol": 1e-13}
 
@@ -147,7 +146,7 @@ def test_an_mlp_engine_runs_in_one_piece():
 
 def test_more_chunks_than_before_grow_the_thread_pool(monkeypatch):
     """Two chunks, then four (as on a 4-core machine): the results stay the whole batch's."""
-    monkeypatch.setattr("cnnlab.scratch.parallel._cores", lambda: 4)
+    monkeypatch.setattr("cnnlab.training.parallel._cores", lambda: 4)
     serial = build_model("cnn3", engine="scratch", seed=6).to(np.float64)
     parallel = DataParallel(build_model("cnn3", engine="scratch", seed=6).to(np.float64))
     x, y = batch(4 * MIN_CHUNK, seed=7)

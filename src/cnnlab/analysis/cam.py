@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlab.training.loop import softmax
+from cnnlab.scratch.functional import softmax
 
 METHODS = ("cam", "gradcam")
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab.cam import METHODS, compute_map
+from cnnlab.analysis.cam import METHODS, compute_map
 from cnnlab.data import load_mnist, normalize
 from cnnlab.errors import UserError
 from cnnlab.fileio import write_json
 from cnnlab.models import get_spec
-from cnnlab.training.run_dir import load_trained
+from cnnlab.rundir import CAM_DIR, RunDir
 from cnnlab.training.tracking import TensorBoardLog
 
 COMPARISON_FILE = "cam_comparison.png"
@@ -46,7 +46,7 @@ def draw_cams(
     x = normalize(image[None])  # (1, 1, 28, 28)
     rows = []
     for run_dir in run_dirs:
-        engine, config = load_trained(run_dir, device)
+        engine, config = RunDir(run_dir).load_trained(device)
         spec = get_spec(config["model"])
         label = f"{config['model']} · {config['engine']}"
         if spec.feature_layer is None:
@@ -63,7 +63,7 @@ def draw_cams(
                 result = maps[method]
                 title = f"{label} · {_method_title(method)}: {caption}"
                 rgb = viz.render_cam_panels(image, result["map"], title=title)
-                path = run_dir / "cam" / f"{method}_{name}_class{k}.png"
+                path = run_dir / CAM_DIR / f"{method}_{name}_class{k}.png"
                 viz.save_png(rgb, path)
                 tb.image(f"cam/{method}_{name}_class{k}", rgb)
                 write_json(path.with_suffix(".json"), _map_record(result, name))

@@ -18,43 +18,53 @@ How the optimizers compare with PyTorch's (the loop's `--optimizer sgd|adam`):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from cnnlab.errors import UserError
 from cnnlab.training.checkpoint import load_npz, save_npz
-from cnnlab.training.engines import _checkpoint_error
+from cnnlab.training.engines.base import checkpoint_error, torch_threads
 
 ADAM_EPSILON = 1e-8  # PyTorch's default; see the module docstring
-
-
-def require_keras() -> None:
-    """Raise a `UserError` with an install hint when Keras (or its torch backend) is missing."""
-    try:
-        from cnnlab.models.keras_builder import import_keras
-
-        import_keras()
-    except ImportError:
-        raise UserError(
-            "the keras engine needs keras and torch, which are not installed; "
-            "install them with `pip install 'cnnlab[keras]'`."
-        ) from None
 
 
 class KerasEngine:
     """The Keras twin, on Keras' default torch device (a GPU when one is present)."""
 
-    name = "keras"
-    checkpoint_name = "checkpoint.keras.npz"
+    name: ClassVar[str] = "keras"
+    label: ClassVar[str] = "Keras"
+    checkpoint_name: ClassVar[str] = "checkpoint.keras.npz"
+    threads = staticmethod(torch_threads)  # Keras runs on its PyTorch backend
+
+    @classmethod
+    def require(cls) -> None:
+        """Raise a `UserError` with an install hint when Keras (or its torch backend) is missing."""
+        try:
+            from cnnlab.models.keras_builder import import_keras
+
+            import_keras()
+        except ImportError:
+            raise UserError(
+                "the keras engine needs keras and torch, which are not installed; "
+                "install them with `pip install 'cnnlab[keras]'`."
+            ) from None
+
+    @classmethod
+    def create(cls, model_name: str, *, seed=0, dtype=np.float32, **options) -> KerasEngine:
+        from cnnlab.models import build_model
+
+        cls.require()
+        options.pop("device", None)  # Keras picks its own device
+        return cls(build_model(model_name, engine=cls.name, seed=seed), dtype=dtype, **options)
 
     def __init__(
         self,
         model,
-        optimizer: str,
-        lr: float,
-        momentum: float,
-        weight_decay: float,
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
         dtype=np.float32,
     ):
         """`model` from `build_model(name, "keras", seed)`; `dtype` must be float32."""
@@ -74,6 +84,7 @@ class KerasEngine:
         self.keras, self.torch, self.convert = import_keras(), torch, keras_convert
         self.model = model
         self.variables = model.trainable_variables
+        self.device = str(self.variables[0].value.device)  # Keras' own choice
         self.loss = self.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         self.weight_decay = weight_decay
         if optimizer == "sgd":
@@ -150,7 +161,7 @@ class KerasEngine:
                 self._load_optimizer(optimizer)
             return position
         except (OSError, ValueError, KeyError) as err:
-            raise _checkpoint_error(path, err) from None
+            raise checkpoint_error(path, err) from None
 
     def _load_optimizer(self, state: dict[str, np.ndarray]) -> None:
         variables = {v.name: v for v in self.optimizer.variables}

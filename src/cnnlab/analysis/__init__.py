@@ -1,0 +1,1 @@
+"""What a trained run learned (evaluation, metrics, CAM), and how runs compare."""

@@ -1,0 +1,74 @@
+"""What every engine is: the few verbs the training loop needs, and how an engine is set up.
+
+The loop in `cnnlab.training.loop` only calls `train_step`, `logits`, `set_lr`, `save` and
+`load`, so it reads the same whichever engine does the maths. Batches arrive as NumPy arrays:
+float32 images (B, 1, 28, 28) and int64 labels (B,). Each engine class also says what it needs
+(`require`), how many threads it may use (`threads`), and how its model is built (`create`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+from cnnlab.errors import UserError
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+class Engine(Protocol):
+    name: ClassVar[str]  # "scratch", "torch", "keras": the --engine choice
+    label: ClassVar[str]  # how reports name it: "NumPy", "PyTorch", "Keras"
+    checkpoint_name: ClassVar[str]  # the file in a run directory
+
+    @classmethod
+    def require(cls) -> None:
+        """Raise a one-sentence UserError when the engine's library is not installed."""
+
+    @classmethod
+    def threads(cls, n: int) -> contextlib.AbstractContextManager[None]:
+        """Use `n` threads inside; restore what was in force before on the way out."""
+
+    @classmethod
+    def create(cls, model_name: str, **options: Any) -> Engine:
+        """The model `model_name`, built and wrapped with its optimizer (see `make_engine`)."""
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]: ...
+    def logits(self, x: np.ndarray) -> np.ndarray: ...
+    def set_lr(self, lr: float) -> None: ...
+    def feature_map_and_grad(self, x: np.ndarray, target: int | None) -> tuple: ...
+    def head_parameters(self) -> tuple[np.ndarray, np.ndarray]: ...
+    def save(self, path: Path, position: dict[str, Any]) -> None: ...
+    def load(self, path: Path) -> dict[str, Any]: ...
+
+
+def checkpoint_error(path: Path, err: Exception) -> UserError:
+    """The one sentence for a checkpoint file an engine cannot use."""
+    return UserError(f"the checkpoint {path} cannot be used: {err}")
+
+
+@contextlib.contextmanager
+def blas_threads(n: int) -> Iterator[None]:
+    """`n` threads for NumPy's BLAS (threadpoolctl), restored afterwards."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=n, user_api="blas"):
+        yield
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """`n` threads for PyTorch and for NumPy's BLAS (the batches are NumPy), both restored."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        with blas_threads(n):
+            yield
+    finally:
+        torch.set_num_threads(previous)

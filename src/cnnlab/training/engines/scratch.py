@@ -1,0 +1,102 @@
+"""The NumPy engine: its own forward, backward and optimizer step (`cnnlab.scratch`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from cnnlab.training.checkpoint import load_npz, save_npz
+from cnnlab.training.engines.base import blas_threads, checkpoint_error
+
+
+class ScratchEngine:
+    name: ClassVar[str] = "scratch"
+    label: ClassVar[str] = "NumPy"
+    checkpoint_name: ClassVar[str] = "checkpoint.npz"
+    device = "cpu"
+    threads = staticmethod(blas_threads)
+
+    @classmethod
+    def require(cls) -> None:
+        """NumPy is always there."""
+
+    @classmethod
+    def create(cls, model_name: str, *, seed=0, dtype=np.float32, **options) -> ScratchEngine:
+        from cnnlab.models import build_model
+
+        model = build_model(model_name, engine=cls.name, seed=seed)
+        model.to(dtype)
+        options.pop("device", None)  # the NumPy engine runs on the CPU
+        return cls(model, **options)
+
+    def __init__(
+        self, model, optimizer: str = "adam", lr=1e-3, momentum=0.9, weight_decay=0.0
+    ) -> None:
+        from cnnlab import scratch
+        from cnnlab.training.parallel import DataParallel
+
+        self.model = model
+        # Training steps and inference batches of a CNN run on every core the BLAS may use
+        # (see `DataParallel`); an MLP is all matrix products, which the BLAS threads already,
+        # so it runs in one piece. CAM's single-image passes use the model itself.
+        has_conv = any(isinstance(m, scratch.Conv2d) for m in model.modules())
+        self.parallel = DataParallel(model, workers=None if has_conv else 1)
+        self.loss = scratch.CrossEntropyLoss()
+        params = list(model.parameters())
+        if optimizer == "sgd":
+            self.optimizer = scratch.SGD(
+                params, lr=lr, momentum=momentum, weight_decay=weight_decay
+            )
+        else:
+            self.optimizer = scratch.Adam(params, lr=lr, weight_decay=weight_decay)
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        self.parallel.train()
+        # A diverging run overflows somewhere; the loop stops it with one clear sentence when
+        # the loss is no longer finite, so NumPy's per-operation warnings would only bury that.
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = self.parallel(x)  # (B, 10)
+            loss = self.loss.forward(logits, y)
+            self.optimizer.zero_grad()
+            self.parallel.backward(self.loss.backward())
+            self.optimizer.step()
+        return float(loss), int((logits.argmax(axis=1) == y).sum())
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        self.parallel.eval()
+        return self.parallel(x)
+
+    def set_lr(self, lr: float) -> None:
+        self.optimizer.lr = lr
+
+    def feature_map_and_grad(self, x: np.ndarray, target: int | None):
+        """For one image (1, 1, 28, 28): logits (10,), A (C, H, W), dS_target/dA, target."""
+        self.model.eval()
+        logits = self.model(x)  # (1, 10)
+        target = int(logits[0].argmax()) if target is None else target
+        dlogits = np.zeros_like(logits)
+        dlogits[0, target] = 1.0  # backpropagate the class score itself, not a loss
+        self.model.backward(dlogits)
+        feature_map, feature_grad = self.model.feature_map[0], self.model.feature_grad[0]
+        self.model.zero_grad()
+        return logits[0].astype(np.float64), feature_map, feature_grad, target
+
+    def head_parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        head = self.model.spec.layers[-1].name
+        state = self.model.state_dict()
+        return state[f"{head}.weight"], state[f"{head}.bias"]
+
+    def save(self, path: Path, position: dict[str, Any]) -> None:
+        save_npz(path, self.model.state_dict(), self.optimizer.state_dict(), position)
+
+    def load(self, path: Path) -> dict[str, Any]:
+        try:
+            model, optimizer, position = load_npz(path)
+            self.model.load_state_dict(model)
+            if optimizer:
+                self.optimizer.load_state_dict(optimizer)
+            return position
+        except (OSError, ValueError, KeyError) as err:
+            raise checkpoint_error(path, err) from None

@@ -1,0 +1,140 @@
+"""The PyTorch engine: the twin of the NumPy model, trained by torch.optim."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from cnnlab.errors import UserError
+from cnnlab.fileio import atomic_open
+from cnnlab.training.engines.base import checkpoint_error, torch_threads
+
+
+class TorchEngine:
+    """The PyTorch twin, on `device` (cpu, cuda or mps)."""
+
+    name: ClassVar[str] = "torch"
+    label: ClassVar[str] = "PyTorch"
+    checkpoint_name: ClassVar[str] = "checkpoint.pt"
+    threads = staticmethod(torch_threads)
+
+    @classmethod
+    def require(cls) -> None:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise UserError(
+                "the PyTorch engine needs torch, which is not installed; "
+                "install it with `pip install 'cnnlab[torch]'` (or `make install`)."
+            ) from None
+
+    @classmethod
+    def create(cls, model_name: str, *, seed=0, dtype=np.float32, device="cpu", **options):
+        import torch
+
+        from cnnlab.models import build_model
+
+        cls.require()
+        model = build_model(model_name, engine=cls.name, seed=seed)
+        model.to(torch.float64 if dtype == np.float64 else torch.float32)
+        return cls(model, device=pick_device(device), **options)
+
+    def __init__(
+        self, model, optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, device="cpu"
+    ):
+        import torch
+
+        self.torch = torch
+        self.device = torch.device(device)
+        self.model = model.to(self.device)
+        self.loss = torch.nn.CrossEntropyLoss()
+        params = self.model.parameters()
+        if optimizer == "sgd":
+            self.optimizer = torch.optim.SGD(
+                params, lr=lr, momentum=momentum, weight_decay=weight_decay
+            )
+        else:
+            self.optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+
+    def _tensor(self, a: np.ndarray):
+        return self.torch.from_numpy(a).to(self.device, non_blocking=True)
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        self.model.train()
+        xt, yt = self._tensor(x), self._tensor(y)
+        logits = self.model(xt)
+        loss = self.loss(logits, yt)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.item()), int((logits.argmax(dim=1) == yt).sum().item())
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        self.model.eval()
+        with self.torch.inference_mode():
+            return self.model(self._tensor(x)).cpu().numpy()
+
+    def set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def feature_map_and_grad(self, x: np.ndarray, target: int | None):
+        """For one image (1, 1, 28, 28): logits (10,), A (C, H, W), dS_target/dA, target."""
+        torch = self.torch
+        layer = getattr(self.model, self.model.spec.feature_layer)
+        captured = {}
+        hook = layer.register_forward_hook(lambda module, inp, out: captured.update(a=out))
+        self.model.eval()
+        try:
+            with torch.enable_grad():
+                logits = self.model(self._tensor(x))  # (1, 10)
+        finally:
+            hook.remove()
+        target = int(logits[0].argmax()) if target is None else target
+        (grad,) = torch.autograd.grad(logits[0, target], captured["a"])
+        return (
+            logits[0].detach().cpu().double().numpy(),
+            captured["a"][0].detach().cpu().numpy(),
+            grad[0].detach().cpu().numpy(),
+            target,
+        )
+
+    def head_parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        head = getattr(self.model, self.model.spec.layers[-1].name)
+        return head.weight.detach().cpu().numpy(), head.bias.detach().cpu().numpy()
+
+    def save(self, path: Path, position: dict[str, Any]) -> None:
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "position": json.dumps(position),
+        }
+        with atomic_open(path, "wb") as f:
+            self.torch.save(state, f)
+
+    def load(self, path: Path) -> dict[str, Any]:
+        try:
+            state = self.torch.load(path, map_location=self.device, weights_only=True)
+            self.model.load_state_dict(state["model"], strict=True)
+            if "optimizer" in state:
+                self.optimizer.load_state_dict(state["optimizer"])
+            return json.loads(state.get("position", "{}"))
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as err:
+            raise checkpoint_error(path, err) from None
+
+
+def pick_device(requested: str) -> str:
+    """`auto` -> the first accelerator present (cuda, then mps), else cpu."""
+    import torch
+
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        return "mps" if mps is not None and mps.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda was asked for, but PyTorch sees no CUDA device here.")
+    return requested

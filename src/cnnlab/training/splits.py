@@ -1,0 +1,54 @@
+"""`load_splits(cfg)`: MNIST cut into the training, validation and test arrays of one run.
+
+The trainer and the benchmark's epoch timing both take their data from here, so they train on
+the same images in the same form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cnnlab.data import Mnist, load_mnist, normalize, split_train_val
+
+
+@dataclass(frozen=True, eq=False)
+class Splits:
+    """Normalised float32 images (N, 1, 28, 28) and int64 labels (N,) of each split."""
+
+    train: tuple[np.ndarray, np.ndarray]
+    val: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray]
+    mnist: Mnist  # where the files came from, and their digests
+
+    def record(self) -> dict:
+        """What config.json says about the data."""
+        return {
+            "directory": str(self.mnist.directory),
+            "digests": self.mnist.digests,
+            "split": {
+                "train": len(self.train[1]),
+                "val": len(self.val[1]),
+                "test": len(self.test[1]),
+                "method": "stratified, seeded",
+            },
+        }
+
+
+def load_splits(cfg, progress: bool = True) -> Splits:
+    """The splits of a resolved `TrainConfig`: `val_size` images held out of the training set,
+    stratified and seeded by `seed`; `train_size` keeps a seeded subset of the rest."""
+    data = load_mnist(cfg.data_dir, progress=progress)
+    train_idx, val_idx = split_train_val(data.train_labels, cfg.val_size, cfg.seed)
+    if cfg.train_size is not None:
+        # a seeded subset, so a --train-size run sees the same images every time
+        subset = np.random.default_rng([cfg.seed, 1]).permutation(len(train_idx))
+        train_idx = np.sort(train_idx[subset[: cfg.train_size]])
+    labels = data.train_labels.astype(np.int64)
+    return Splits(
+        train=(normalize(data.train_images[train_idx]), labels[train_idx]),
+        val=(normalize(data.train_images[val_idx]), labels[val_idx]),
+        test=(normalize(data.test_images), data.test_labels.astype(np.int64)),
+        mnist=data,
+    )
