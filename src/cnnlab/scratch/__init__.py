@@ -13,13 +13,14 @@ from cnnlab.scratch.loss import CrossEntropyLoss
 from cnnlab.scratch.module import Module
 from cnnlab.scratch.optim import SGD, Adam, Optimizer
 from cnnlab.scratch.parallel import DataParallel
-from cnnlab.scratch.parameter import Parameter
+from cnnlab.scratch.parameter import Buffer, Parameter
 from cnnlab.scratch.pool import GlobalAvgPool2d, MaxPool2d
 from cnnlab.scratch.sequential import Sequential
 
 __all__ = [
     "SGD",
     "Adam",
+    "Buffer",
     "Conv2d",
     "CrossEntropyLoss",
     "DataParallel",
