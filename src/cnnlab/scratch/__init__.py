@@ -6,6 +6,7 @@ is the test oracle for all of them. No torch import anywhere in this package.
 """
 
 from cnnlab.scratch.activation import Dropout, ReLU
+from cnnlab.scratch.batchnorm import BatchNorm1d, BatchNorm2d
 from cnnlab.scratch.conv import Conv2d
 from cnnlab.scratch.init import manual_seed
 from cnnlab.scratch.linear import Flatten, Linear
@@ -20,6 +21,8 @@ from cnnlab.scratch.sequential import Sequential
 __all__ = [
     "SGD",
     "Adam",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "Buffer",
     "Conv2d",
     "CrossEntropyLoss",
