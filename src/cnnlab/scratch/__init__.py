@@ -6,6 +6,7 @@ is the test oracle for all of them. No torch import anywhere in this package.
 """
 
 from cnnlab.scratch.activation import Dropout, ReLU
+from cnnlab.scratch.avgpool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool2d
 from cnnlab.scratch.batchnorm import BatchNorm1d, BatchNorm2d
 from cnnlab.scratch.conv import Conv2d
 from cnnlab.scratch.init import manual_seed
@@ -15,12 +16,14 @@ from cnnlab.scratch.module import Module
 from cnnlab.scratch.optim import SGD, Adam, Optimizer
 from cnnlab.scratch.parallel import DataParallel
 from cnnlab.scratch.parameter import Buffer, Parameter
-from cnnlab.scratch.pool import GlobalAvgPool2d, MaxPool2d
+from cnnlab.scratch.pool import MaxPool2d
 from cnnlab.scratch.sequential import Sequential
 
 __all__ = [
     "SGD",
     "Adam",
+    "AdaptiveAvgPool2d",
+    "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
     "Buffer",
