@@ -5,7 +5,7 @@ after `model.to(np.float64)`). Every layer has `forward(x)` and `backward(dy) ->
 is the test oracle for all of them. No torch import anywhere in this package.
 """
 
-from cnnlab.scratch.activation import Dropout, ReLU
+from cnnlab.scratch.activation import Dropout, LeakyReLU, ReLU, Sigmoid, Tanh
 from cnnlab.scratch.avgpool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool2d
 from cnnlab.scratch.batchnorm import BatchNorm1d, BatchNorm2d
 from cnnlab.scratch.conv import Conv2d
@@ -33,6 +33,7 @@ __all__ = [
     "Dropout",
     "Flatten",
     "GlobalAvgPool2d",
+    "LeakyReLU",
     "Linear",
     "MaxPool2d",
     "Module",
@@ -40,5 +41,7 @@ __all__ = [
     "Parameter",
     "ReLU",
     "Sequential",
+    "Sigmoid",
+    "Tanh",
     "manual_seed",
 ]
