@@ -54,11 +54,14 @@ def test_conv2d(kernel_size, stride, padding):
     check_layer(Conv2d(2, 3, kernel_size, stride, padding), x)
 
 
-@pytest.mark.parametrize(("kernel_size", "stride"), [(2, None), (3, 1), (2, 1), (3, 2)])
-def test_maxpool2d(kernel_size, stride):
+@pytest.mark.parametrize(
+    ("kernel_size", "stride", "padding"),
+    [(2, None, 0), (3, 1, 0), (2, 1, 0), (3, 2, 0), (3, 2, 1), (2, None, 1), (3, 1, (1, 0))],
+)
+def test_maxpool2d(kernel_size, stride, padding):
     # Distinct values 0.01 apart, so a perturbation of 1e-6 never changes which one is the max.
     x = np.random.default_rng(0).permutation(2 * 3 * 7 * 8).reshape(2, 3, 7, 8) * 0.01
-    check_layer(MaxPool2d(kernel_size, stride), x)
+    check_layer(MaxPool2d(kernel_size, stride, padding), x)
 
 
 @pytest.mark.parametrize("bias", [True, False])

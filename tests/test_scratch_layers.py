@@ -127,6 +127,31 @@ def test_maxpool2d(kernel_size, stride, height, width, batch):
     assert_matches_torch(MaxPool2d(kernel_size, stride), torch.nn.MaxPool2d(kernel_size, stride), x)
 
 
+@pytest.mark.parametrize("memory", ["nchw", "channel_major"])
+@pytest.mark.parametrize(
+    ("kernel_size", "stride", "padding"),
+    [(2, None, 1), (3, 1, 1), (3, 2, 1), (3, None, 1), ((3, 5), (2, 1), (1, 2)), (5, 2, (2, 0))],
+)
+def test_maxpool2d_with_padding(kernel_size, stride, padding, memory):
+    x = images((4, 3, 9, 11)) if memory == "nchw" else images((3, 4, 9, 11)).transpose(1, 0, 2, 3)
+    layer = MaxPool2d(kernel_size, stride, padding)
+    assert_matches_torch(layer, torch.nn.MaxPool2d(kernel_size, stride, padding), x)
+
+
+def test_maxpool2d_padding_on_all_negative_inputs_is_never_the_maximum():
+    x = -1.0 - np.abs(images((2, 3, 6, 7)))  # zero padding would win every border window
+    assert_matches_torch(MaxPool2d(3, 2, 1), torch.nn.MaxPool2d(3, 2, 1), x)
+
+
+@pytest.mark.parametrize(("kernel_size", "padding"), [(3, 2), (2, 2), ((3, 4), (1, 3)), (3, -1)])
+def test_maxpool2d_rejects_padding_over_half_the_kernel_like_torch(kernel_size, padding):
+    with pytest.raises(ValueError, match="pad should be at most half of kernel size"):
+        MaxPool2d(kernel_size, padding=padding)
+    if padding != -1:
+        with pytest.raises(RuntimeError, match="pad should be at most half"):
+            torch.nn.MaxPool2d(kernel_size, padding=padding)(torch.zeros(1, 1, 8, 8))
+
+
 @pytest.mark.parametrize("stride", [None, 1])
 def test_maxpool2d_ties_route_to_the_first_maximum_like_torch(stride):
     x = np.random.default_rng(0).integers(0, 2, size=(4, 3, 9, 11)).astype(np.float64)

@@ -8,7 +8,17 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
-from cnnlab.scratch import Conv2d, Dropout, Flatten, Linear, ReLU, Sequential
+from cnnlab.scratch import (
+    Buffer,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Linear,
+    Module,
+    Parameter,
+    ReLU,
+    Sequential,
+)
 
 
 def small_net() -> Sequential:
@@ -146,3 +156,48 @@ def test_init_is_pytorch_default_uniform(make_layer, fan_in):
     assert weight.min() < -0.97 * bound
     assert weight.std() == pytest.approx(bound / np.sqrt(3), rel=0.05)  # a uniform's std
     np.testing.assert_array_equal(weight, make_layer(np.random.default_rng(3)).weight.data)
+
+
+class Counter(Module):
+    """A module with a parameter, a float buffer, an int buffer and a child, in that order."""
+
+    def __init__(self, child: Module | None = None) -> None:
+        super().__init__()
+        self.scale = Parameter(np.ones(2, np.float32))
+        self.total = Buffer(np.zeros(2, np.float32))
+        self.calls = Buffer(np.array(0, dtype=np.int64))
+        if child is not None:
+            self.inner = child
+
+
+def test_buffers_follow_parameters_in_the_state_dict_and_never_reach_parameters():
+    net = Counter(Counter())
+    assert list(net.state_dict()) == [
+        "scale", "total", "calls", "inner.scale", "inner.total", "inner.calls",
+    ]  # fmt: skip
+    assert [name for name, _ in net.named_buffers()] == [
+        "total", "calls", "inner.total", "inner.calls",
+    ]  # fmt: skip
+    assert [name for name, _ in net.named_parameters()] == ["scale", "inner.scale"]
+    assert all(isinstance(p, Parameter) for p in net.parameters())
+
+
+def test_load_state_dict_checks_buffer_shapes_and_keeps_their_dtype():
+    net = Counter(Counter())
+    state = net.state_dict() | {"inner.calls": np.array(5.0), "total": np.full(2, 3.0)}
+    net.load_state_dict(state)
+    assert net.inner.calls.data.dtype == np.int64
+    assert int(net.inner.calls.data) == 5
+    assert net.total.data.dtype == np.float32
+    expected = (
+        "state dict does not match the model at key 'inner.total': the state dict has shape "
+        "(3,), the model has shape (2,)"
+    )
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        net.load_state_dict(state | {"inner.total": np.zeros(3)})
+
+
+def test_to_casts_float_buffers_only():
+    net = Counter(Counter()).to(np.float64)
+    assert {b.dtype for b in net.buffers()} == {np.dtype(np.float64), np.dtype(np.int64)}
+    assert net.inner.calls.dtype == np.int64

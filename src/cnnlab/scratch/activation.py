@@ -1,4 +1,4 @@
-"""Elementwise layers: ReLU, and inverted dropout."""
+"""Elementwise layers: ReLU, LeakyReLU, Tanh, Sigmoid, and inverted dropout."""
 
 from __future__ import annotations
 
@@ -30,6 +30,77 @@ class ReLU(Module):
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
+
+
+class LeakyReLU(Module):
+    """`torch.nn.LeakyReLU(negative_slope=0.01, inplace=False)`: x where x > 0, else
+    negative_slope * x; the gradient is 1 or negative_slope by the same test on the input
+    (PyTorch's rule at 0). `inplace=True` overwrites x, as in `ReLU`."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__()
+        self.negative_slope, self.inplace = negative_slope, inplace
+        self._not_positive: np.ndarray | None = None  # bool, x's shape
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._not_positive = ~(x > 0)  # taken before an in-place write changes x
+        y = x if self.inplace else x.copy(order="K")  # keeps x's dtype and memory order
+        np.multiply(y, self.negative_slope, out=y, where=self._not_positive)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        if not self.needs_input_grad:
+            return None
+        dx = dy.copy(order="K")
+        np.multiply(dx, self.negative_slope, out=dx, where=self._not_positive)
+        return dx
+
+    def extra_repr(self) -> str:
+        inplace = ", inplace=True" if self.inplace else ""
+        return f"negative_slope={self.negative_slope}{inplace}"
+
+
+class Tanh(Module):
+    """`torch.nn.Tanh()`: tanh(x); the gradient is 1 - y**2, from the output kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._y: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._y = np.tanh(x)
+        return self._y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        if not self.needs_input_grad:
+            return None
+        return dy * (1 - np.square(self._y))
+
+
+class Sigmoid(Module):
+    """`torch.nn.Sigmoid()`: 1 / (1 + exp(-x)); the gradient is y * (1 - y), from the output.
+
+    Computed from e = exp(-|x|), which lies in (0, 1]: as 1 / (1 + e) where x >= 0 and
+    e / (1 + e) where x < 0, so no exp overflows (a warning, an error in the tests) and small
+    outputs keep their relative precision.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._y: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        e = np.exp(-np.abs(x))
+        denominator = 1 + e
+        y = e / denominator
+        np.divide(1, denominator, out=y, where=x >= 0)
+        self._y = y
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        if not self.needs_input_grad:
+            return None
+        return dy * (self._y * (1 - self._y))
 
 
 class Dropout(Module):

@@ -1,8 +1,11 @@
 """The base class of every layer: forward, backward, and the bookkeeping around parameters.
 
-Parameters and child modules are found from the instance's attributes, in the order they were
-set (tinygrad's way), so `Conv2d` owning `self.weight` then `self.bias` yields the PyTorch names
-and order `weight`, `bias`, and a child stored as `self.conv1` yields `conv1.weight`.
+Parameters, buffers and child modules are found from the instance's attributes, in the order
+they were set (tinygrad's way), so `Conv2d` owning `self.weight` then `self.bias` yields the
+PyTorch names and order `weight`, `bias`, and a child stored as `self.conv1` yields
+`conv1.weight`. The state dict lists, like PyTorch's, each module's own parameters, then its own
+buffers, then its children's: `bn1.weight, bn1.bias, bn1.running_mean, bn1.running_var,
+bn1.num_batches_tracked`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 import numpy.typing as npt
 
-from cnnlab.scratch.parameter import Parameter
+from cnnlab.scratch.parameter import Buffer, Parameter
 
 
 class Module:
@@ -65,25 +68,47 @@ class Module:
         for _, param in self.named_parameters():
             yield param
 
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Buffer]]:
+        """Own buffers first, then each child's with a dotted prefix, as in PyTorch."""
+        for name, value in vars(self).items():
+            if isinstance(value, Buffer):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_buffers(prefix + name + ".")
+
+    def buffers(self) -> Iterator[Buffer]:
+        for _, buffer in self.named_buffers():
+            yield buffer
+
+    def _named_state(self, prefix: str = "") -> Iterator[tuple[str, Parameter | Buffer]]:
+        """PyTorch's state dict order: own parameters, own buffers, then each child's."""
+        own = vars(self).items()
+        yield from ((prefix + name, v) for name, v in own if isinstance(v, Parameter))
+        yield from ((prefix + name, v) for name, v in own if isinstance(v, Buffer))
+        for name, child in self.named_children():
+            yield from child._named_state(prefix + name + ".")
+
     # -- state ----------------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of every parameter's data, keyed by dotted name (`conv1.weight`, ...)."""
-        return {name: param.data.copy() for name, param in self.named_parameters()}
+        """Copies of every parameter's and buffer's data, keyed by dotted name (`conv1.weight`,
+        `bn1.running_mean`, ...), in PyTorch's order."""
+        return {name: value.data.copy() for name, value in self._named_state()}
 
     def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
-        """Copy `state` into the parameters, keeping their dtype; keys and shapes must match."""
-        params = dict(self.named_parameters())
-        for name in [*params, *(key for key in state if key not in params)]:
-            model_shape = params[name].shape if name in params else None
+        """Copy `state` into the parameters and buffers, keeping their dtype (so
+        `num_batches_tracked` stays int64); keys and shapes must match."""
+        entries = dict(self._named_state())
+        for name in [*entries, *(key for key in state if key not in entries)]:
+            model_shape = entries[name].shape if name in entries else None
             state_shape = tuple(np.shape(state[name])) if name in state else None
             if model_shape != state_shape:
                 raise ValueError(
                     f"state dict does not match the model at key {name!r}: the state dict has "
                     f"{_describe(state_shape)}, the model has {_describe(model_shape)}"
                 )
-        for name, param in params.items():
-            param.data = np.array(state[name], dtype=param.dtype)
+        for name, entry in entries.items():
+            entry.data = np.array(state[name], dtype=entry.dtype)
 
     def zero_grad(self) -> None:
         for param in self.parameters():
@@ -98,10 +123,15 @@ class Module:
         return self.train(False)
 
     def to(self, dtype: npt.DTypeLike) -> Module:
-        """Cast every parameter (and its gradient) to `dtype`, e.g. float64 for gradient tests."""
+        """Cast every parameter (and its gradient) and every float buffer to `dtype`, e.g. float64
+        for gradient tests. Integer buffers (`num_batches_tracked`) keep their dtype, as in
+        PyTorch's `module.to(dtype)`."""
         for param in self.parameters():
             param.data = param.data.astype(dtype, copy=False)
             param.grad = param.grad.astype(dtype, copy=False)
+        for buffer in self.buffers():
+            if np.issubdtype(buffer.dtype, np.floating):
+                buffer.data = buffer.data.astype(dtype, copy=False)
         return self
 
     def extra_repr(self) -> str:

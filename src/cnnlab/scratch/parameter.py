@@ -1,4 +1,5 @@
-"""A trainable array and the gradient the backward pass accumulates into it."""
+"""A trainable array and the gradient the backward pass accumulates into it; and a buffer, state
+that is saved with the model but not trained (BatchNorm's running statistics)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,26 @@ class Parameter:
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+class Buffer:
+    """`data` only: a module's state that is not trained (PyTorch's `register_buffer`).
+
+    Found by walking attributes like a `Parameter`, so it goes into `state_dict()` and moves with
+    `to(dtype)` (float buffers only: a counter stays an integer), but `parameters()` -- and so
+    every optimizer -- never sees it. The layer that owns it updates `data` in place.
+    """
+
+    def __init__(self, data: np.ndarray) -> None:
+        self.data = data
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    def __repr__(self) -> str:
+        return f"Buffer(shape={self.data.shape}, dtype={self.data.dtype})"

@@ -1,4 +1,5 @@
-"""Max pooling and global average pooling over the spatial axes of NCHW arrays."""
+"""Max pooling over the spatial axes of NCHW arrays, and the window geometry average pooling
+shares with it."""
 
 from __future__ import annotations
 
@@ -8,48 +9,78 @@ from cnnlab.scratch.im2col import conv_output_size, pair
 from cnnlab.scratch.module import Module
 
 
+def check_padding(padding: tuple[int, int], kernel_size: tuple[int, int]) -> None:
+    """PyTorch's rule for pooling: padding at most half the kernel, so no window is all padding."""
+    if any(p < 0 or p > k // 2 for p, k in zip(padding, kernel_size, strict=True)):
+        raise ValueError(
+            f"pad should be at most half of kernel size, but got padding={padding} and "
+            f"kernel_size={kernel_size}"
+        )
+
+
+def pad_spatial(x: np.ndarray, padding: tuple[int, int], value: float) -> np.ndarray:
+    """(N, C, H, W) -> (N, C, H + 2*ph, W + 2*pw) filled with `value` around x, in x's memory
+    order (a conv's channel-major output stays channel-major); x itself when padding is 0."""
+    (ph, pw), (N, C, H, W) = padding, x.shape
+    if (ph, pw) == (0, 0):
+        return x
+    padded = np.full_like(x, value, shape=(N, C, H + 2 * ph, W + 2 * pw))
+    padded[:, :, ph : ph + H, pw : pw + W] = x
+    return padded
+
+
+def window_offsets(
+    shape: tuple[int, ...], kernel_size: tuple[int, int], stride: tuple[int, int]
+) -> list[tuple[slice, slice]]:
+    """Spatial slices picking offset (i, j) of every window of an (N, C, H, W) array, one per
+    kernel offset in row-major (i, j) order; each gives an (N, C, OH, OW) strided view."""
+    (kh, kw), (sh, sw) = kernel_size, stride
+    OH, OW = conv_output_size(shape[2], kh, sh), conv_output_size(shape[3], kw, sw)
+    if OH < 1 or OW < 1:
+        raise ValueError(f"pooling window {kernel_size} is larger than the input")
+    return [
+        (slice(i, i + sh * (OH - 1) + 1, sh), slice(j, j + sw * (OW - 1) + 1, sw))
+        for i in range(kh)
+        for j in range(kw)
+    ]
+
+
 class MaxPool2d(Module):
-    """`torch.nn.MaxPool2d(kernel_size, stride=None)`: stride defaults to the kernel size.
+    """`torch.nn.MaxPool2d(kernel_size, stride=None, padding=0)`: stride defaults to the kernel.
 
-    (N, C, H, W) -> (N, C, OH, OW), OH = (H - kh) // sh + 1: rows and columns that do not fill a
-    window are dropped, like PyTorch's floor mode. No padding, dilation or ceil mode.
+    (N, C, H, W) -> (N, C, OH, OW), OH = (H + 2*padding - kh) // sh + 1: floor mode, like
+    PyTorch's default. Padding is -inf, at most half the kernel (PyTorch's rule). No dilation or
+    ceil mode.
 
-    The input is cut into kh*kw strided views, one per kernel offset (i, j), each holding that
-    offset of every window of the whole batch (a loop over offsets, never over pixels); each is
-    copied once to compact memory and the max is taken across them. A window's gradient goes to
-    its *first* maximum in row-major order, as in PyTorch, so ties (zeros after a ReLU) route
-    identically. Why not a reshape to (N, C, OH, kh, OW, kw) and an argmax: on the channel-major
-    activations that `Conv2d` hands on, that needs a transposing copy and a reduction over two
-    strided axes, and tracking an argmax with masked writes was slower still; the copies per
-    offset make every later elementwise pass contiguous (measured ~5x faster over forward and
-    backward), and the same loop covers stride != kernel (overlapping windows).
+    The (padded) input is cut into kh*kw strided views, one per kernel offset, each holding that
+    offset of every window of the batch (a loop over offsets, never over pixels); each is copied
+    once to compact memory and the max is taken across them. A window's gradient goes to its
+    *first* maximum in row-major order, as in PyTorch, so ties (zeros after a ReLU) route
+    identically. Why copies per offset and not a reshape and an argmax: on the channel-major
+    activations `Conv2d` hands on, the copies make every later pass contiguous, and the same
+    loop covers overlapping windows (figures in docs/performance.md).
     """
 
     def __init__(
-        self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
     ) -> None:
         super().__init__()
         self.kernel_size = pair(kernel_size)
         self.stride = self.kernel_size if stride is None else pair(stride)
-        self._x: np.ndarray | None = None
+        self.padding = pair(padding)
+        check_padding(self.padding, self.kernel_size)
+        self._x: np.ndarray | None = None  # the padded input
         self._parts: list[np.ndarray] = []  # kh*kw arrays (N, C, OH, OW), one per offset
         self._out: np.ndarray | None = None
 
-    def _offsets(self, x: np.ndarray) -> list[tuple[slice, slice]]:
-        """Spatial slices picking offset (i, j) of every window, in row-major (i, j) order."""
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        OH, OW = conv_output_size(x.shape[2], kh, sh), conv_output_size(x.shape[3], kw, sw)
-        if OH < 1 or OW < 1:
-            raise ValueError(f"pooling window {self.kernel_size} is larger than the input")
-        return [
-            (slice(i, i + sh * (OH - 1) + 1, sh), slice(j, j + sw * (OW - 1) + 1, sw))
-            for i in range(kh)
-            for j in range(kw)
-        ]
-
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = pad_spatial(x, self.padding, -np.inf)  # (N, C, H + 2*ph, W + 2*pw)
+        offsets = window_offsets(x.shape, self.kernel_size, self.stride)
         # order="K" keeps x's memory order (channel-major after a conv) in the copies.
-        parts = [x[:, :, rows, cols].copy(order="K") for rows, cols in self._offsets(x)]
+        parts = [x[:, :, rows, cols].copy(order="K") for rows, cols in offsets]
         out = parts[0].copy(order="K")  # (N, C, OH, OW)
         for part in parts[1:]:
             np.maximum(out, part, out=out)
@@ -59,12 +90,13 @@ class MaxPool2d(Module):
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         if not self.needs_input_grad:
             return None
-        x, out, offsets = self._x, self._out, self._offsets(self._x)
+        x, out = self._x, self._out
+        offsets = window_offsets(x.shape, self.kernel_size, self.stride)
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         overlapping = sh < kh or sw < kw
         # When the windows tile the input exactly, the loop below writes every pixel of dx.
         tiled = (sh, sw) == (kh, kw) and x.shape[2] % kh == 0 and x.shape[3] % kw == 0
-        dx = (np.empty_like if tiled else np.zeros_like)(x, dtype=dy.dtype)  # (N, C, H, W)
+        dx = (np.empty_like if tiled else np.zeros_like)(x, dtype=dy.dtype)  # x's padded shape
         remaining = np.empty_like(out, dtype=dy.dtype)
         remaining[...] = dy  # the gradient of windows whose maximum is not yet found
         is_max = np.empty_like(out, dtype=bool)
@@ -78,28 +110,10 @@ class MaxPool2d(Module):
                 dx[:, :, rows, cols] += grad
             else:  # the offsets tile the input
                 dx[:, :, rows, cols] = grad
-        return dx
+        if self.padding == (0, 0):
+            return dx
+        (ph, pw), (Hp, Wp) = self.padding, x.shape[2:]
+        return dx[:, :, ph : Hp - ph, pw : Wp - pw]  # (N, C, H, W), the padding's share dropped
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}"
-
-
-class GlobalAvgPool2d(Module):
-    """(N, C, H, W) -> (N, C): the mean over each feature map, like
-    `torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())`."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._x_shape: tuple[int, int, int, int] | None = None
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self._x_shape = x.shape
-        return x.mean(axis=(2, 3))
-
-    def backward(self, dy: np.ndarray) -> np.ndarray | None:
-        if not self.needs_input_grad:
-            return None
-        H, W = self._x_shape[2:]
-        dx = np.empty(self._x_shape, dtype=dy.dtype)
-        dx[...] = (dy / (H * W))[:, :, None, None]  # each position gets an equal share
-        return dx
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
