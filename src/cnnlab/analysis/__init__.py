@@ -1,0 +1,1 @@
+"""What a trained run learned, and how runs compare."""
