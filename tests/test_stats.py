@@ -158,6 +158,14 @@ def test_few_images_are_inconclusive():
     assert equivalence_tost(a, b)["verdict"] == "inconclusive"
 
 
+def test_different_needs_the_two_sided_interval_to_exclude_zero():
+    # z = 18 / sqrt(100) = 1.8: past the one-sided 1.645, short of the two-sided 1.96
+    a, b = outcome_pair(n01=59, n10=41, both_right=9800, both_wrong=100)
+    result = equivalence_tost(a, b)
+    assert result["low"] > 0
+    assert result["verdict"] == "inconclusive"
+
+
 def test_a_few_balanced_disagreements_in_ten_thousand_are_equivalent():
     a, b = outcome_pair(n01=5, n10=5, both_right=9890, both_wrong=100)
     result = equivalence_tost(a, b)
@@ -205,15 +213,9 @@ def test_t_interval_matches_scipy_directly():
 
 def test_t_interval_of_one_value_has_no_spread():
     result = t_interval([0.99])
-    assert result == {
-        "n": 1,
-        "mean": 0.99,
-        "std": None,
-        "min": 0.99,
-        "max": 0.99,
-        "low": None,
-        "high": None,
-    }
+    assert result == {"n": 1, "mean": 0.99, "min": 0.99, "max": 0.99} | dict.fromkeys(
+        ["std", "low", "high"]
+    )
     assert '"low": null' in json.dumps(result)
 
 
@@ -224,11 +226,9 @@ def test_paired_seed_comparison_pairs_by_seed_not_by_order():
     assert result["seeds"] == [1, 2, 3]
     assert result["differences"] == pytest.approx([0.003, 0.001, 0.001])
     interval = t_interval(result["differences"])
-    assert (result["mean"], result["low"], result["high"]) == (
-        interval["mean"],
-        interval["low"],
-        interval["high"],
-    )
+    assert [result[key] for key in ("mean", "low", "high")] == [
+        interval[key] for key in ("mean", "low", "high")
+    ]
 
 
 # comparing several runs
