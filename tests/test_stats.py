@@ -269,36 +269,28 @@ SHORT, LONG = np.ones(5, bool), np.ones(6, bool)
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: bootstrap_accuracy_interval(np.array([], bool)),
-        lambda: bootstrap_accuracy_interval(SHORT, level=1.0),
-        lambda: bootstrap_accuracy_interval(np.array([0, 2, 1])),
-        lambda: mcnemar_exact(SHORT, LONG),
-        lambda: mcnemar_exact(np.array([], bool), np.array([], bool)),
-        lambda: holm([]),
-        lambda: holm([0.2, 1.5]),
-        lambda: equivalence_tost(SHORT, LONG),
-        lambda: equivalence_tost(SHORT, SHORT, margin=0),
-        lambda: t_interval([]),
-        lambda: paired_seed_comparison({}, {}),
-        lambda: paired_seed_comparison({1: 0.9, 2: 0.9}, {1: 0.9}),
-        lambda: compare_pairs({"x": SHORT, "y": LONG}, [("x", "y")]),
-        lambda: compare_pairs({"x": SHORT}, []),
-    ],
-    ids=[
-        "bootstrap-empty",
-        "bootstrap-level",
-        "bootstrap-not-binary",
-        "mcnemar-lengths",
-        "mcnemar-empty",
-        "holm-empty",
-        "holm-out-of-range",
-        "tost-lengths",
-        "tost-margin",
-        "t-empty",
-        "seeds-empty",
-        "seeds-mismatched",
-        "pairs-lengths",
-        "pairs-empty",
+        pytest.param(lambda: bootstrap_accuracy_interval(np.array([], bool)), id="bootstrap-empty"),
+        pytest.param(lambda: bootstrap_accuracy_interval(SHORT, level=1.0), id="bootstrap-level"),
+        pytest.param(
+            lambda: bootstrap_accuracy_interval(np.array([0, 2, 1])), id="bootstrap-not-binary"
+        ),
+        pytest.param(lambda: mcnemar_exact(SHORT, LONG), id="mcnemar-lengths"),
+        pytest.param(
+            lambda: mcnemar_exact(np.array([], bool), np.array([], bool)), id="mcnemar-empty"
+        ),
+        pytest.param(lambda: holm([]), id="holm-empty"),
+        pytest.param(lambda: holm([0.2, 1.5]), id="holm-out-of-range"),
+        pytest.param(lambda: equivalence_tost(SHORT, LONG), id="tost-lengths"),
+        pytest.param(lambda: equivalence_tost(SHORT, SHORT, margin=0), id="tost-margin"),
+        pytest.param(lambda: t_interval([]), id="t-empty"),
+        pytest.param(lambda: paired_seed_comparison({}, {}), id="seeds-empty"),
+        pytest.param(
+            lambda: paired_seed_comparison({1: 0.9, 2: 0.9}, {1: 0.9}), id="seeds-mismatched"
+        ),
+        pytest.param(
+            lambda: compare_pairs({"x": SHORT, "y": LONG}, [("x", "y")]), id="pairs-lengths"
+        ),
+        pytest.param(lambda: compare_pairs({"x": SHORT}, []), id="pairs-empty"),
     ],
 )
 def test_bad_input_raises_value_error(call):
