@@ -1,1 +1,1 @@
-"""What a trained run learned (evaluation, metrics, CAM), and how runs compare."""
+"""What a trained run learned (evaluation, metrics, CAM), and how runs compare (stats)."""
