@@ -12,7 +12,7 @@ import pytest
 
 from cnnlab.errors import UserError
 from cnnlab.models import arch_layers, arch_parse
-from cnnlab.models.arch_layers import KNOWN_LAYERS
+from cnnlab.models.arch_layers import KNOWN_LAYERS, LAYERS
 from cnnlab.models.arch_parse import (
     MAX_CHARS,
     MAX_FILE_BYTES,
@@ -179,7 +179,8 @@ def test_parsing_the_canonical_string_gives_the_same_calls_with_the_same_types(t
 # ------------------------------------------------------------------------------------- refused
 
 ERROR_CASES = [
-    # (text, layer number, line, column, words the message must hold)
+    # (text, layer number, line, column, words the message must hold); the column is that of the
+    # offending token, for a bad argument value that of the argument (its keyword if it has one)
     ("", None, None, None, "empty"),
     ("  # nothing but a comment\n", None, None, None, "empty"),
     ("Conv3d(16, 3)", 1, 1, 1, "did you mean Conv2d"),
@@ -309,16 +310,17 @@ def test_too_long_text_and_too_many_layers_are_refused_with_the_limit():
 # -------------------------------------------------------------------------------------- fuzzing
 
 
-def _assert_only_user_errors(text: str) -> None:
-    """Parses `text`: a `UserError` sentence is fine, a success must survive the round trip."""
+def _assert_only_user_errors(text: str) -> bool:
+    """Whether `text` parsed; a `UserError` is fine, a success must survive a round trip."""
     try:
         calls = parse_architecture(text)
     except UserError as err:
         message = str(err)
     else:
         assert parse_architecture(canonical_string(calls)) == calls
-        return
+        return True
     assert message.endswith(".")
+    return False
 
 
 def test_random_characters_raise_nothing_but_user_errors():
@@ -329,14 +331,28 @@ def test_random_characters_raise_nothing_but_user_errors():
         _assert_only_user_errors("".join(rng.choices(alphabet, k=rng.randint(0, 40))))
 
 
-def test_random_token_soup_raises_nothing_but_user_errors():
-    # Random sequences of real tokens reach deeper into the grammar than random characters do.
+def _random_call(rng: random.Random) -> str:
+    """A call that is often valid: a known layer with arguments drawn from good and bad values."""
+    kind = rng.choice(KNOWN_LAYERS)
+    values = ["0", "1", "3", "16", "-1", "0.5", "1e-3", "2.0", "True", "False", "(1, 1)", "(3, 0)"]
+    keywords = [param.name for param in LAYERS[kind]] + ["p", "dilation"]
+    args = [rng.choice(values) for _ in range(rng.choice([0, 0, 1, 1, 2, 3]))]
+    args += [f"{rng.choice(keywords)}={rng.choice(values)}" for _ in range(rng.choice([0, 0, 1]))]
+    return f"{kind}({', '.join(args)})" if args or rng.random() < 0.3 else kind
+
+
+def test_random_near_valid_calls_raise_nothing_but_user_errors():
+    # Random characters rarely get past the first name; these reach argument binding and checks,
+    # and one character in five texts is changed to break the syntax in random places.
     rng = random.Random(7)
-    tokens = [*KNOWN_LAYERS, "(", ")", ",", "=", "True", "False", "0", "1", "3", "-1", "0.5"]
-    tokens += ["1e-3", "1e400", "p", "stride", "padding", "bias", "eps", "output_size", "#", "\n"]
-    tokens += ["kernel_size", "out_channels", "out_features", "negative_slope", "momentum", "("]
+    parsed = 0
     for _ in range(3000):
-        _assert_only_user_errors(" ".join(rng.choices(tokens, k=rng.randint(1, 12))))
+        text = "\n".join(_random_call(rng) for _ in range(rng.randint(1, 3)))
+        if rng.random() < 0.2:
+            at = rng.randrange(len(text))
+            text = text[:at] + rng.choice(string.punctuation + "a1 ") + text[at + 1 :]
+        parsed += _assert_only_user_errors(text)
+    assert parsed > 150  # enough successes for the round trip to be exercised too
 
 
 # --------------------------------------------------------------------------- --arch files, names
