@@ -224,6 +224,7 @@ ERROR_CASES = [
     ("Linear('10')", 1, 1, 8, '"\'" is not allowed'),
     ('Linear("10")', 1, 1, 8, "'\"' is not allowed"),
     ("Linear(10) * 2", 2, 1, 12, "'*' is not allowed"),
+    ("ReLU; Linear(10)", 2, 1, 5, "';' is not allowed"),
     ("Linear(1e999)", 1, 1, 8, "too large"),
     ("Linear(" + "9" * 50 + ")", 1, 1, 8, "too long"),
     ("Linear(١٠)", 1, 1, 8, "not allowed"),  # Arabic-Indic digits are not digits here

@@ -109,7 +109,7 @@ class _Parser:
         positional: list[tuple[Token, Value]] = []
         keywords: dict[str, tuple[Token, Value]] = {}
         end = name.start + len(name.text)
-        if self.look().kind == "(":
+        if self.token.kind == "(":  # a stray character here belongs to the next layer's report
             self.advance()
             self.arguments(positional, keywords)
             end = self.advance().start + 1  # the closing ")"
