@@ -1,0 +1,396 @@
+"""Architecture strings such as `Conv2d(16, 3, padding=1) ReLU MaxPool2d(2) Flatten Linear(10)`.
+
+The text is read by a small regex scanner and a recursive-descent parser, never by `eval`: all it
+can produce are the layers of `arch_layers.LAYERS` with numbers, True/False and integer pairs as
+arguments. Anything else is a `UserError` that names the layer, its line and column.
+
+Grammar (spaces, newlines and `# comments` between tokens are skipped):
+
+    architecture := call*
+    call         := NAME [ "(" [ argument ( "," argument )* ] ")" ]
+    argument     := NAME "=" value | value          # positional ones first
+    value        := NUMBER | "True" | "False" | "(" NUMBER "," NUMBER ")"
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple, NoReturn
+
+from cnnlab.errors import UserError
+from cnnlab.models.arch_layers import KNOWN_LAYERS, LAYERS, REQUIRED, BadValueError, Param, Value
+
+MAX_CHARS = 10_000
+MAX_LAYERS = 100
+MAX_FILE_BYTES = 64 * 1024
+MAX_NUMBER_CHARS = 30  # also keeps int() far from Python's 4,300-digit limit
+MAX_SLUG_CHARS = 40
+_EXAMPLE = "Conv2d(16, 3) ReLU Flatten Linear(10)"
+
+
+@dataclass(frozen=True)
+class LayerCall:
+    """One layer as written: `Conv2d(16, 3)` -> kind "Conv2d", kwargs with every argument."""
+
+    kind: str  # PyTorch class name
+    kwargs: dict  # PyTorch keyword name -> value, defaults filled in
+    position: int  # 1-based place in the architecture
+    text: str = field(compare=False)  # the call as written; two spellings of one call are equal
+
+
+# ---------------------------------------------------------------------------------------- scanner
+
+
+class Token(NamedTuple):
+    kind: str  # "name" | "number" | "(" | ")" | "," | "=" | "stray" | "end"
+    text: str
+    start: int  # offset in the source text
+
+
+_TOKEN_RE = re.compile(
+    r"""
+      (?P<skip>[ \t\r\n]+ | \#[^\n]*)                                  # spaces and comments
+    | (?P<number>[+-]?(?:[0-9]+\.?[0-9]* | \.[0-9]+)(?:[eE][+-]?[0-9]+)?)
+    | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+    | (?P<punct>[(),=])
+    | (?P<stray>.)                                                     # anything else
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+def scan(text: str) -> Iterator[Token]:
+    """The tokens of `text`, then one "end" token. Unknown characters come out as "stray"."""
+    for match in _TOKEN_RE.finditer(text):
+        kind = match.lastgroup
+        if kind == "skip":
+            continue
+        if kind == "punct":
+            kind = match.group()
+        yield Token(kind, match.group(), match.start())
+    yield Token("end", "", len(text))
+
+
+# ----------------------------------------------------------------------------------------- parser
+
+
+class _Parser:
+    """Recursive descent over `scan(text)`, one method per grammar rule, one token of lookahead."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens = scan(text)
+        self.token = next(self.tokens)
+        self.layer = 0  # 1-based number of the call being read, for error messages
+        self.call_start = 0
+
+    def architecture(self) -> list[LayerCall]:
+        calls = []
+        while self.token.kind != "end":
+            self.layer += 1
+            self.call_start = self.token.start
+            if self.layer > MAX_LAYERS:
+                self.fail(self.token, f"an architecture holds at most {MAX_LAYERS} layers")
+            calls.append(self.call())
+        return calls
+
+    def call(self) -> LayerCall:
+        name = self.look()
+        if name.kind != "name":
+            self.fail(name, f"expected a layer name such as Conv2d or ReLU, found {_show(name)}")
+        self.advance()
+        if name.text not in LAYERS:
+            self.fail(name, _unknown_layer(name.text))
+        positional: list[tuple[Token, Value]] = []
+        keywords: dict[str, tuple[Token, Value]] = {}
+        end = name.start + len(name.text)
+        if self.token.kind == "(":  # a stray character here belongs to the next layer's report
+            self.advance()
+            self.arguments(positional, keywords)
+            end = self.advance().start + 1  # the closing ")"
+        text = self.text[name.start : end]
+        kwargs = self.bind(name, positional, keywords, end)
+        return LayerCall(name.text, kwargs, self.layer, text)
+
+    def arguments(self, positional: list, keywords: dict) -> None:
+        """Reads `argument ("," argument)*` up to, not including, the closing parenthesis."""
+        if self.look().kind == ")":
+            return
+        while True:
+            self.argument(positional, keywords)
+            token = self.look()
+            if token.kind == ")":
+                return
+            if token.kind == "end":
+                self.fail(token, "a '(' is never closed; add the missing ')'")
+            if token.kind != ",":
+                self.fail(token, f"expected ',' or ')' after an argument, found {_show(token)}")
+            self.advance()
+
+    def argument(self, positional: list, keywords: dict) -> None:
+        token = self.look()
+        if token.kind == "name":
+            self.advance()
+            if self.look().kind == "=":
+                self.advance()
+                if token.text in keywords:
+                    self.fail(token, f"the keyword {token.text!r} is given twice")
+                keywords[token.text] = (token, self.value())
+                return
+            if token.text not in _BOOLEANS:
+                self.fail(token, f"{_short(token.text)!r} is not a value; {_VALUES}")
+            value: Value = _BOOLEANS[token.text]
+        else:
+            value = self.value()
+        if keywords:
+            self.fail(token, "a positional argument cannot follow a keyword argument")
+        positional.append((token, value))
+
+    def value(self) -> Value:
+        token = self.look()
+        if token.kind == "number":
+            return self.number()
+        if token.kind == "name" and token.text in _BOOLEANS:
+            self.advance()
+            return _BOOLEANS[token.text]
+        if token.kind == "(":
+            return self.pair()
+        self.fail(token, f"expected a value, found {_show(token)}; {_VALUES}")
+
+    def pair(self) -> tuple[int, int]:
+        self.advance()  # the "("
+        first = self.pair_item()
+        self.expect_in_pair(",")
+        second = self.pair_item()
+        self.expect_in_pair(")")
+        return (first, second)
+
+    def pair_item(self) -> int:
+        token = self.look()
+        value = self.number() if token.kind == "number" else None
+        if type(value) is not int:
+            self.fail(token, f"a pair holds two integers, like (3, 3); found {_show(token)}")
+        return value
+
+    def expect_in_pair(self, kind: str) -> None:
+        token = self.look()
+        if token.kind != kind:
+            self.fail(token, f"a pair holds two integers, like (3, 3); found {_show(token)}")
+        self.advance()
+
+    def number(self) -> int | float:
+        token = self.advance()
+        if len(token.text) > MAX_NUMBER_CHARS:
+            self.fail(token, f"the number {_short(token.text)!r} is too long")
+        if re.fullmatch(r"[+-]?[0-9]+", token.text):
+            return int(token.text)
+        value = float(token.text)
+        if value in (float("inf"), float("-inf")):
+            self.fail(token, f"the number {token.text!r} is too large")
+        return value
+
+    def bind(self, name: Token, positional: list, keywords: dict, end: int) -> dict:
+        """Matches the arguments to the layer's parameters like Python would, then checks each."""
+        kind, params = name.text, LAYERS[name.text]
+        if len(positional) > len(params):
+            token = positional[len(params)][0]
+            self.fail(token, f"too many positional arguments; {_takes(kind)}", end)
+        # zip stops at the shorter list: the parameters left over are given by keyword or default
+        given = {param.name: arg for param, arg in zip(params, positional, strict=False)}
+        for key, (token, value) in keywords.items():
+            if key not in {param.name for param in params}:
+                problem = f"{_short(key)!r} is not an argument of {kind}; {_takes(kind)}"
+                self.fail(token, problem, end)
+            if key in given:
+                self.fail(token, f"{key!r} is given twice, by position and by keyword", end)
+            given[key] = (token, value)
+        kwargs = {}
+        for param in params:
+            if param.name not in given:
+                if param.default is REQUIRED:
+                    self.fail(name, f"the argument {param.name!r} is missing; {_takes(kind)}", end)
+                kwargs[param.name] = param.default
+                continue
+            token, value = given[param.name]
+            try:
+                kwargs[param.name] = param.check(value)
+            except BadValueError as err:
+                problem = f"{param.name} must be {err}, not {format_value(value)}"
+                self.fail(token, problem, end)
+        return kwargs
+
+    # -- token handling and errors
+
+    def look(self) -> Token:
+        """The current token; a stray character is reported here, where the parser meets it."""
+        if self.token.kind == "stray":
+            self.fail(self.token, _stray(self.token.text))
+        return self.token
+
+    def advance(self) -> Token:
+        token = self.token
+        self.token = next(self.tokens)
+        return token
+
+    def fail(self, token: Token, problem: str, end: int | None = None) -> NoReturn:
+        """Raises the one-sentence error: layer number, the call so far, line, column, problem."""
+        stop = max(token.start + len(token.text), end or 0)
+        snippet = _short(" ".join(self.text[self.call_start : stop].split()))
+        line = self.text.count("\n", 0, token.start) + 1
+        column = token.start - self.text.rfind("\n", 0, token.start)
+        where = f"layer {self.layer} ({snippet!r}) at line {line}, column {column}"
+        raise UserError(f"Architecture {where}: {problem}.")
+
+
+_BOOLEANS = {"True": True, "False": False}
+_VALUES = "values are integers, decimals like 0.5 or 1e-3, True, False or pairs like (3, 3)"
+
+
+def _show(token: Token) -> str:
+    return "the end of the text" if token.kind == "end" else repr(_short(token.text))
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _stray(char: str) -> str:
+    if char in ";.[]{}'\"":
+        return (
+            f"the character {char!r} is not allowed; write layer calls separated by spaces, "
+            f"like '{_EXAMPLE}'"
+        )
+    return f"the character {char!r} is not allowed in an architecture"
+
+
+def _unknown_layer(name: str) -> str:
+    by_lower = {known.lower(): known for known in KNOWN_LAYERS}
+    close = difflib.get_close_matches(name.lower()[:40], by_lower, n=1, cutoff=0.6)
+    hint = f" (did you mean {by_lower[close[0]]}?)" if close else ""
+    return f"unknown layer {_short(name)!r}{hint}; known layers are {', '.join(KNOWN_LAYERS)}"
+
+
+def _takes(kind: str) -> str:
+    params = LAYERS[kind]
+    if not params:
+        return f"{kind} takes no arguments"
+    return f"the signature is {kind}({', '.join(_describe_param(p) for p in params)})"
+
+
+def _describe_param(param: Param) -> str:
+    if param.default is REQUIRED:
+        return param.name
+    return f"{param.name}={format_value(param.default)}"
+
+
+# ------------------------------------------------------------------------------ public functions
+
+
+def parse_architecture(text: str) -> list[LayerCall]:
+    """The layer calls of an architecture string, checked; a `UserError` for anything else."""
+    if len(text) > MAX_CHARS:
+        raise UserError(
+            f"The architecture text is {len(text):,} characters long; the limit is "
+            f"{MAX_CHARS:,}, so write it shorter."
+        )
+    calls = _Parser(text).architecture()
+    if not calls:
+        raise UserError(f"The architecture is empty; write layers such as '{_EXAMPLE}'.")
+    return calls
+
+
+def format_value(value: object) -> str:
+    if isinstance(value, tuple):
+        return f"({', '.join(format_value(v) for v in value)})"
+    return repr(value)  # True, 16, 0.5, 1e-05, None: each reads back as the same value
+
+
+def format_call(call: LayerCall) -> str:
+    """The canonical text of a call: required arguments by position, others only if not default."""
+    args = []
+    for param in LAYERS[call.kind]:
+        value = call.kwargs[param.name]
+        if param.default is REQUIRED:
+            args.append(format_value(value))
+        elif not _same(value, param.default):
+            args.append(f"{param.name}={format_value(value)}")
+    return f"{call.kind}({', '.join(args)})" if args else call.kind
+
+
+def _same(a: object, b: object) -> bool:
+    return type(a) is type(b) and a == b  # stride (1, 1) is written out, stride 1 is not
+
+
+def canonical_string(calls: list[LayerCall]) -> str:
+    """One line that parses back to `calls`: the text a run name's hash is taken from."""
+    return " ".join(format_call(call) for call in calls)
+
+
+def load_architecture_text(value: str) -> str:
+    """`--arch` value: the text of the file it names if one exists, else the value itself."""
+    path = Path(value)
+    try:
+        is_file = value.strip() != "" and path.is_file()
+    except (OSError, ValueError):  # a name too long or holding a NUL byte is not a file
+        is_file = False
+    if not is_file:
+        return value
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise UserError(f"Cannot read the architecture file {value}: {err.strerror}.") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise UserError(
+            f"The architecture file {value} is larger than {MAX_FILE_BYTES // 1024} KiB; "
+            "is it the right file?"
+        )
+    try:
+        return data.decode("utf-8-sig")  # an editor's byte-order mark is not part of the text
+    except UnicodeDecodeError:
+        raise UserError(
+            f"The architecture file {value} is not UTF-8 text; save it as UTF-8."
+        ) from None
+
+
+def default_run_name(text: str) -> str:
+    """A stable, readable run name like `c16-bn-p-c32-p-c64-l10-1a2b3c4d`.
+
+    The slug shows the sizes at a glance (ReLU and Flatten left out); the 8 hex digits of the
+    SHA-256 of the canonical string tell apart architectures with the same slug.
+    """
+    calls = parse_architecture(text)
+    digest = hashlib.sha256(canonical_string(calls).encode("utf-8")).hexdigest()[:8]
+    slug = ""
+    for part in filter(None, map(_slug_part, calls)):
+        longer = f"{slug}-{part}" if slug else part
+        if len(longer) > MAX_SLUG_CHARS:
+            break
+        slug = longer
+    return f"{slug or 'arch'}-{digest}"
+
+
+_SLUG_PARTS = {
+    "BatchNorm2d": "bn",
+    "BatchNorm1d": "bn",
+    "MaxPool2d": "p",
+    "AvgPool2d": "ap",
+    "AdaptiveAvgPool2d": "gap",
+    "Dropout": "d",
+    "LeakyReLU": "lrelu",
+    "Tanh": "tanh",
+    "Sigmoid": "sig",
+}
+
+
+def _slug_part(call: LayerCall) -> str | None:
+    if call.kind == "Conv2d":
+        return f"c{call.kwargs['out_channels']}"
+    if call.kind == "Linear":
+        return f"l{call.kwargs['out_features']}"
+    return _SLUG_PARTS.get(call.kind)  # ReLU and Flatten: the usual glue, left out
