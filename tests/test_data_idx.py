@@ -156,13 +156,23 @@ import resource, sys
 from pathlib import Path
 from cnnlab.data.idx import read_idx_bytes
 from cnnlab.errors import UserError
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+
+
+def peak_mib():
+    # VmHWM is this process's own peak; ru_maxrss may still hold the parent's from the fork.
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) // 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # KiB on Linux
+
+
+before = peak_mib()
 try:
     read_idx_bytes(Path(sys.argv[1]))
 except UserError as err:
     print(err)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(before // 1024, after // 1024)  # MiB
+print(before, peak_mib())
 """
 
 
