@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import http.server
@@ -12,17 +13,21 @@ import pytest
 
 from cnnlab.cli import main
 from cnnlab.data import FILES, SHA256, download_mnist, load_mnist, verify_mnist
-from cnnlab.data.download import MIRRORS, mirror_list
+from cnnlab.data import download as download_module
+from cnnlab.data.download import MIRRORS, BodyTooLargeError, fetch, mirror_list
 from cnnlab.errors import UserError
 
 LABELS = "t10k-labels-idx1-ubyte"
 
 
 class Mirror(http.server.BaseHTTPRequestHandler):
-    """Serves `routes` (URL path -> body); 404 otherwise. Paths in `short` lie about length."""
+    """Serves `routes` (URL path -> body); 404 otherwise. Paths in `short` lie about length,
+    paths in `lengths` announce that Content-Length, paths in `unannounced` announce none."""
 
     routes: dict[str, bytes]
     short: set[str]
+    lengths: dict[str, int]
+    unannounced: set[str]
     requests: list[str]
 
     def do_GET(self):
@@ -33,9 +38,12 @@ class Mirror(http.server.BaseHTTPRequestHandler):
             return
         self.send_response(200)
         extra = 1000 if self.path in self.short else 0
-        self.send_header("Content-Length", str(len(body) + extra))
+        if self.path not in self.unannounced:
+            length = self.lengths.get(self.path, len(body) + extra)
+            self.send_header("Content-Length", str(length))
         self.end_headers()
-        self.wfile.write(body)
+        with contextlib.suppress(ConnectionError):  # the client may hang up on a long body
+            self.wfile.write(body)
         self.close_connection = True
 
     def log_message(self, format, *args):  # keep the test output clean
@@ -44,7 +52,11 @@ class Mirror(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    handler = type("Handler", (Mirror,), {"routes": {}, "short": set(), "requests": []})
+    handler = type(
+        "Handler",
+        (Mirror,),
+        {"routes": {}, "short": set(), "lengths": {}, "unannounced": set(), "requests": []},
+    )
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -142,6 +154,40 @@ def test_a_short_body_is_a_failed_download(server, good, cache):
     server.short.add(f"/good/{LABELS}.gz")
     with pytest.raises(UserError, match=r"connection closed after \d+ of \d+ bytes"):
         download_mnist(cache, [LABELS], mirrors=[good], progress=False)
+    assert not cache.exists() or list(cache.iterdir()) == []
+
+
+def test_an_announced_huge_body_is_refused_before_it_is_read(server, good, cache):
+    server.lengths[f"/good/{LABELS}.gz"] = 10**10
+    with pytest.raises(UserError) as err:
+        download_mnist(cache, [LABELS], mirrors=[good], progress=False)
+    message = str(err.value)
+    assert f"{LABELS}.gz from" not in message  # it never got as far as inflating
+    assert "the server announces 10000000000 bytes, more than the 20971520" in message
+    assert not cache.exists() or list(cache.iterdir()) == []
+
+
+def test_an_unannounced_body_stops_at_the_cap(server, cache, monkeypatch):
+    server.routes["/flood/x"] = bytes(300_000)
+    server.unannounced.add("/flood/x")
+    with pytest.raises(BodyTooLargeError, match=r"^the server sent more than 100000 bytes"):
+        fetch(f"{server.base}/flood/x", max_bytes=100_000, progress=False)
+    assert fetch(f"{server.base}/flood/x", max_bytes=300_000, progress=False) == bytes(300_000)
+
+    # The cap applies to downloads, and a mirror that floods is passed over for the next one.
+    monkeypatch.setattr(download_module, "MAX_BODY", 1000)
+    server.routes[f"/flood/{LABELS}.gz"] = bytes(5000)
+    server.unannounced.add(f"/flood/{LABELS}.gz")
+    with pytest.raises(UserError, match=r"flood/t10k-labels-idx1-ubyte\.gz: the server sent more"):
+        download_mnist(cache, [LABELS], mirrors=[f"{server.base}/flood/"], progress=False)
+    assert not cache.exists() or list(cache.iterdir()) == []
+
+
+def test_a_gzip_bomb_from_a_mirror_is_refused(server, cache):
+    header = (2049).to_bytes(4, "big") + (10**9).to_bytes(4, "big")
+    server.routes[f"/bomb/{LABELS}.gz"] = gzip.compress(header + bytes(1 << 20))
+    with pytest.raises(UserError, match=r"header declares 1000000008 bytes, more than the 10008"):
+        download_mnist(cache, [LABELS], mirrors=[f"{server.base}/bomb/"], progress=False)
     assert not cache.exists() or list(cache.iterdir()) == []
 
 

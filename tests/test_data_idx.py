@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
+import subprocess
+import sys
+import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import cnnlab
 from cnnlab.data import FILES, load_mnist, verify_mnist
 from cnnlab.data import idx as idx_module
 from cnnlab.data.idx import CorruptFileError, parse_idx, read_idx_bytes, verify_idx
@@ -132,3 +138,100 @@ def test_image_and_label_counts_must_agree(tmp_path, monkeypatch):
     reports = verify_mnist(tmp_path)
     assert [r.ok for r in reports] == [True, True, True, False]
     assert "holds 3 labels but" in reports[3].message
+
+
+def gzip_bomb(header: bytes, inflated: int) -> bytes:
+    """A gzip file of `header` then zeros, about `inflated` bytes in all, about 1/1000 the size.
+
+    Gzip members may follow one another in a file, so one 16 MiB member of zeros is compressed
+    once and repeated: quick to build, and the reader sees one long stream.
+    """
+    block = 16 << 20
+    zeros = gzip.compress(bytes(block), compresslevel=9)
+    return gzip.compress(header) + zeros * (inflated // block)
+
+
+BOMB_SCRIPT = """
+import resource, sys
+from pathlib import Path
+from cnnlab.data.idx import read_idx_bytes
+from cnnlab.errors import UserError
+
+
+def peak_mib():
+    # VmHWM is this process's own peak; ru_maxrss may still hold the parent's from the fork.
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) // 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # KiB on Linux
+
+
+before = peak_mib()
+try:
+    read_idx_bytes(Path(sys.argv[1]))
+except UserError as err:
+    print(err)
+print(before, peak_mib())
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "dims", "message"),
+    [
+        # a header that tells the truth about its 2 GB of zeros: refused once it is read
+        ("train-images-idx3-ubyte.gz", (2000, 1000, 1000), "declares 2000000016 bytes"),
+        # a header that claims an MNIST size but inflates on and on: refused past that size
+        ("t10k-images-idx3-ubyte.gz", (10000, 28, 28), "is too long: its header declares 7840016"),
+        # an unknown name: the largest MNIST size is the cap
+        ("bomb.gz", (4000, 1000, 1000), "more than the 47040016 bytes"),
+    ],
+)
+def test_gzip_bomb_is_refused_without_inflating_it(tmp_path, name, dims, message):
+    header = (2051).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in dims)
+    path = tmp_path / name
+    path.write_bytes(gzip_bomb(header, 2 << 30))  # 2 GiB of zeros in about 2 MB
+    assert path.stat().st_size < 3_000_000
+    assert zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(path.read_bytes(), 16) == header
+    script = tmp_path / "bomb.py"
+    script.write_text(BOMB_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(Path(cnnlab.__file__).parents[1])}
+    done = subprocess.run(
+        [sys.executable, str(script), str(path)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    sentence, peaks = done.stdout.splitlines()
+    before, after = map(int, peaks.split())
+    print(f"{name}: peak RSS {after} MiB, {before} MiB before reading")
+    assert sentence.startswith(str(path))
+    assert message in sentence
+    assert after - before < 300
+
+
+def test_raw_file_larger_than_its_mnist_size_is_refused_unread(tmp_path):
+    path = tmp_path / "t10k-labels-idx1-ubyte"
+    with path.open("wb") as f:
+        f.truncate(10_009)  # one byte more than the real file
+    with pytest.raises(CorruptFileError, match=r"holds 10009 bytes, more than the 10008 bytes"):
+        read_idx_bytes(path)
+
+
+def test_data_file_that_is_a_directory(tmp_path):
+    (tmp_path / "t10k-labels-idx1-ubyte").mkdir()
+    with pytest.raises(UserError, match=r"t10k-labels-idx1-ubyte is a directory, not a file$"):
+        read_idx_bytes(tmp_path / "t10k-labels-idx1-ubyte")
+
+
+def test_data_file_that_is_a_symbolic_link_loop(tmp_path):
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    path.symlink_to(path)
+    with pytest.raises(UserError, match=r"idx1-ubyte\.gz is a symbolic-link loop$"):
+        read_idx_bytes(path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its permissions")
+def test_unreadable_data_file(tmp_path):
+    path = write(tmp_path / "t10k-labels-idx1-ubyte.gz", b"x")
+    path.chmod(0)
+    with pytest.raises(UserError, match=r"idx1-ubyte\.gz cannot be read: permission denied$"):
+        read_idx_bytes(path)

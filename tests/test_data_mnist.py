@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import os
+import re
 import shutil
 import socket
 import time
@@ -18,6 +20,7 @@ from cnnlab.data import (
     normalize,
     resolve_data_dir,
     split_train_val,
+    verify_mnist,
 )
 from cnnlab.errors import UserError
 
@@ -155,3 +158,55 @@ def test_split_sizes_are_exact(val_size):
 def test_split_rejects_a_validation_set_larger_than_the_data():
     with pytest.raises(ValueError, match="val_size"):
         split_train_val(np.zeros(10), val_size=11)
+
+
+def test_data_dir_that_is_a_file(clean_env):
+    path = clean_env / "mnist"
+    path.write_text("not a directory\n")
+    sentence = rf"^{re.escape(str(path))} is a file, not a directory$"
+    for data_dir in (path, path / "inner"):
+        with pytest.raises(UserError, match=sentence):
+            load_mnist(data_dir, progress=False)
+        with pytest.raises(UserError, match=sentence):
+            verify_mnist(data_dir)
+
+
+def test_cache_that_is_a_file_is_not_downloaded_over(clean_env):
+    cache = clean_env / "xdg" / "cnnlab" / "mnist"
+    cache.parent.mkdir(parents=True)
+    cache.write_text("a file where the cache should be\n")
+    with pytest.raises(UserError, match=rf"^{re.escape(str(cache))} is a file, not a directory$"):
+        load_mnist(progress=False)  # downloads allowed, yet nothing is fetched or replaced
+    assert cache.read_text() == "a file where the cache should be\n"
+
+
+def test_data_dir_that_is_a_symbolic_link_loop(clean_env):
+    loop = clean_env / "mnist"
+    loop.symlink_to(loop)
+    with pytest.raises(UserError, match=rf"^{re.escape(str(loop))} is a symbolic-link loop$"):
+        load_mnist(loop, progress=False)
+    with pytest.raises(UserError, match=rf"^{re.escape(str(loop))} is a symbolic-link loop$"):
+        verify_mnist(loop)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a directory whatever its permissions")
+def test_data_dir_that_cannot_be_read(clean_env):
+    locked = clean_env / "mnist"
+    locked.mkdir(mode=0)
+    try:
+        sentence = rf"^{re.escape(str(locked))} cannot be read: permission denied$"
+        with pytest.raises(UserError, match=sentence):
+            load_mnist(locked, progress=False)
+    finally:
+        locked.chmod(0o755)
+
+
+def test_data_file_that_is_a_directory_is_named_not_missing(clean_env, mnist_dir):
+    data = clean_env / "data"
+    shutil.copytree(mnist_dir, data)
+    (data / "t10k-labels-idx1-ubyte").mkdir()  # shadows the good .gz beside it
+    with pytest.raises(UserError, match=r"t10k-labels-idx1-ubyte is a directory, not a file$"):
+        load_mnist(data, progress=False)
+    report = verify_mnist(data)[3]
+    assert not report.ok
+    assert report.message.endswith("t10k-labels-idx1-ubyte is a directory, not a file")

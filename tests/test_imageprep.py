@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+import cnnlab
 from cnnlab.errors import UserError
 from cnnlab.imageprep import load_digit
 
@@ -121,3 +127,102 @@ def test_text_file_is_a_user_error(tmp_path):
 def test_missing_file_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match=r"nothing\.png does not exist"):
         load_digit(tmp_path / "nothing.png")
+
+
+@pytest.mark.parametrize("stroke", [0, 255, 40, 220])
+def test_digit_on_a_transparent_background_whatever_its_colour(tmp_path, stroke):
+    reference = load_digit(_save(draw_digit(2), tmp_path / "ref.png")).astype(int)
+    # The colour under the transparent pixels is the opposite of the stroke: it must not matter.
+    rgba = Image.new("RGBA", (200, 200), (255 - stroke,) * 3 + (0,))
+    ink = Image.new("RGBA", (200, 200), (stroke,) * 3 + (255,))
+    rgba.paste(ink, mask=Image.eval(draw_digit(2), lambda v: 255 - v))  # opaque where the ink is
+    got = load_digit(_save(rgba, tmp_path / "ink.png")).astype(int)
+    assert np.abs(got - reference).mean() < 2
+
+
+def test_white_digit_in_a_palette_png_with_a_transparent_colour(tmp_path):
+    reference = load_digit(_save(draw_digit(4), tmp_path / "ref.png")).astype(int)
+    palette = draw_digit(4, background=0, ink=255).convert("P")
+    palette.info["transparency"] = 0  # black, the background, is transparent
+    got = load_digit(_save(palette, tmp_path / "ink.png", transparency=0)).astype(int)
+    assert np.abs(got - reference).mean() < 2
+
+
+HUGE_SCRIPT = """
+import resource, sys
+import numpy as np
+import cnnlab
+from cnnlab.errors import UserError
+from cnnlab.imageprep import load_digit
+
+
+def peak_mib():
+    # VmHWM is this process's own peak; ru_maxrss may still hold the parent's from the fork.
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) // 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # KiB on Linux
+
+
+before = peak_mib()
+try:
+    np.save(sys.argv[2], load_digit(sys.argv[1]))
+except UserError as err:
+    print(err)
+print(before, peak_mib())
+"""
+
+
+def _peak_rss_of_load_digit(tmp_path, path) -> tuple[list[str], int, int]:
+    """Run load_digit on `path` in a fresh process: (its printed lines, peak RSS before and
+    after, in MiB); the digit, when there is one, is left in tmp_path / "digit.npy"."""
+    script = tmp_path / "huge.py"
+    script.write_text(HUGE_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(Path(cnnlab.__file__).parents[1])}
+    done = subprocess.run(
+        [sys.executable, str(script), str(path), str(tmp_path / "digit.npy")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no warning escapes either
+    *lines, peaks = done.stdout.splitlines()
+    before, after = map(int, peaks.split())
+    print(f"{path.name}: peak RSS {after} MiB, {before} MiB before load_digit")
+    return lines, before, after
+
+
+def _draw_seven(side: int, mode: str) -> Image.Image:
+    """A thick dark 7 on white, drawn to scale on a `side` x `side` canvas."""
+    img = Image.new(mode, (side, side), "white")
+    s = side / 100
+    ImageDraw.Draw(img).line(
+        [(30 * s, 25 * s), (70 * s, 25 * s), (45 * s, 80 * s)], fill="black", width=round(8 * s)
+    )
+    return img
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_a_12000_pixel_square_picture_is_read_in_little_memory(tmp_path, suffix):
+    path = tmp_path / f"huge{suffix}"
+    _draw_seven(12000, "L").save(path, **({"compress_level": 1} if suffix == ".png" else {}))
+    assert path.stat().st_size < 5_000_000  # 144 million pixels, mostly white
+    lines, before, after = _peak_rss_of_load_digit(tmp_path, path)
+    assert lines == []
+    assert after - before < 1024
+    small = load_digit(_save(_draw_seven(600, "L"), tmp_path / "small.png")).astype(int)
+    assert np.abs(np.load(tmp_path / "digit.npy").astype(int) - small).mean() < 4
+
+
+def test_a_picture_too_large_to_decode_is_refused_in_one_sentence(tmp_path):
+    # RGBA costs 8 bytes a pixel to shrink: 12000 x 12000 would need 1.1 GB, over the cap.
+    path = tmp_path / "huge-rgba.png"
+    _draw_seven(12000, "RGBA").save(path, compress_level=1)
+    lines, before, after = _peak_rss_of_load_digit(tmp_path, path)
+    assert lines == [
+        f"{path} is 12000x12000 pixels, too large to read in memory; "
+        "scale it down to a few thousand pixels a side and try again."
+    ]
+    assert after - before < 100

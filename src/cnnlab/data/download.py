@@ -1,6 +1,7 @@
 """Download the MNIST files from the public mirrors (urllib only), verified before they are kept.
 
-Each file is fetched into memory (the largest .gz is under 10 MB), decompressed and verified,
+Each file is fetched into memory (the largest .gz is under 10 MB; a body over `MAX_BODY` is
+refused), decompressed (never past the file's MNIST size) and verified,
 and only then written atomically as `<directory>/<name>.gz`. A file that fails verification is
 never written; the next mirror is tried instead.
 """
@@ -8,8 +9,8 @@ never written; the next mirror is tried instead.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import http.client
+import io
 import os
 import sys
 import urllib.error
@@ -21,7 +22,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from cnnlab import __version__
-from cnnlab.data.idx import CorruptFileError, verify_idx
+from cnnlab.data.idx import RAW_SIZES, CorruptFileError, inflate_idx, verify_idx
 from cnnlab.errors import UserError
 from cnnlab.fileio import write_bytes
 
@@ -32,6 +33,11 @@ MIRRORS: tuple[str, ...] = (
 MIRROR_ENV = "CNNLAB_MNIST_MIRROR"
 TIMEOUT_S = 30.0  # per connection attempt and per read, not for the whole file
 _CHUNK = 1 << 16
+MAX_BODY = 20 * 1024 * 1024  # bytes; twice the largest MNIST .gz (9.9 MB), so no mirror floods us
+
+
+class BodyTooLargeError(UserError):
+    """A server that sends (or announces) more bytes than any MNIST file needs."""
 
 
 def mirror_list(mirrors: Sequence[str] | None = None) -> list[str]:
@@ -46,11 +52,30 @@ def mirror_list(mirrors: Sequence[str] | None = None) -> list[str]:
     return [m if m.endswith("/") else m + "/" for m in mirrors]
 
 
-def fetch(url: str, *, timeout: float = TIMEOUT_S, progress: bool = True) -> bytes:
-    """The body of `url`, with a progress bar on stderr when `progress` and stderr is a tty."""
+def _content_length(response: http.client.HTTPResponse) -> int | None:
+    try:
+        return int(response.headers.get("Content-Length") or 0) or None
+    except ValueError:
+        return None  # a malformed header: count the bytes as they come instead
+
+
+def fetch(
+    url: str, *, timeout: float = TIMEOUT_S, progress: bool = True, max_bytes: int | None = None
+) -> bytes:
+    """The body of `url`, with a progress bar on stderr when `progress` and stderr is a tty.
+
+    Raises BodyTooLargeError as soon as the body is announced or found to pass `max_bytes`
+    (default `MAX_BODY`).
+    """
+    max_bytes = MAX_BODY if max_bytes is None else max_bytes
     request = urllib.request.Request(url, headers={"User-Agent": f"cnnlab/{__version__}"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
-        total = int(response.headers.get("Content-Length") or 0) or None
+        total = _content_length(response)
+        if total is not None and total > max_bytes:
+            raise BodyTooLargeError(
+                f"the server announces {total} bytes, more than the {max_bytes} an MNIST file needs"
+            )
+        received = 0
         show = progress and sys.stderr.isatty()
         chunks = []
         name = url.rsplit("/", 1)[-1]
@@ -58,6 +83,12 @@ def fetch(url: str, *, timeout: float = TIMEOUT_S, progress: bool = True) -> byt
             total=total, unit="B", unit_scale=True, desc=name, disable=not show, leave=False
         ) as bar:
             while chunk := response.read(_CHUNK):
+                received += len(chunk)
+                if received > max_bytes:
+                    raise BodyTooLargeError(
+                        f"the server sent more than {max_bytes} bytes, "
+                        "more than an MNIST file needs"
+                    )
                 chunks.append(chunk)
                 bar.update(len(chunk))
     data = b"".join(chunks)
@@ -94,13 +125,16 @@ def download_file(
         url = base + path.name
         try:
             data = fetch(url, timeout=timeout, progress=progress)
-            raw = gzip.decompress(data)
-            verify_idx(name, raw, source=f"{path.name} from {url}")
+            source = f"{path.name} from {url}"
+            raw = inflate_idx(io.BytesIO(data), cap=RAW_SIZES[name], source=source)
+            verify_idx(name, raw, source=source)
         except urllib.error.HTTPError as err:
             err.close()  # it holds the error response open
             failures.append(f"{url}: {_failure_reason(err)}")
         except (OSError, EOFError, zlib.error, http.client.HTTPException, ValueError) as err:
             failures.append(f"{url}: {_failure_reason(err)}")
+        except BodyTooLargeError as err:
+            failures.append(f"{url}: {err}")
         except CorruptFileError as err:
             failures.append(str(err))
         else:

@@ -7,10 +7,13 @@ images have magic 2051 (0x00000803, 3 dimensions) and labels 2049 (0x00000801, 1
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
+import math
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -33,6 +36,17 @@ SHA256: dict[str, str] = {
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 
+# The exact decompressed size of each MNIST file. Nothing is inflated or read past these, so a
+# small .gz that inflates to gigabytes (a gzip bomb) is refused after a few reads.
+RAW_SIZES: dict[str, int] = {
+    "train-images-idx3-ubyte": 47_040_016,
+    "train-labels-idx1-ubyte": 60_008,
+    "t10k-images-idx3-ubyte": 7_840_016,
+    "t10k-labels-idx1-ubyte": 10_008,
+}
+MAX_RAW_SIZE = max(RAW_SIZES.values())  # the cap for a file whose name is not an MNIST name
+_CHUNK = 1 << 20  # bytes inflated per read
+
 MAGIC_IMAGES = 2051
 MAGIC_LABELS = 2049
 
@@ -46,20 +60,84 @@ def expected_magic(name: str) -> int:
     return MAGIC_IMAGES if "images" in name else MAGIC_LABELS
 
 
-def read_idx_bytes(path: Path) -> bytes:
-    """The raw IDX bytes of `path`, decompressed when its name ends in `.gz`."""
+def size_cap(path: Path) -> int:
+    """The most bytes the IDX file `path` may hold once decompressed."""
+    return RAW_SIZES.get(path.name.removesuffix(".gz"), MAX_RAW_SIZE)
+
+
+def _open_error(path: Path, err: OSError) -> UserError:
+    """One sentence for a data file that cannot be opened, saying why."""
+    if isinstance(err, IsADirectoryError):
+        return UserError(f"{path} is a directory, not a file")
+    if isinstance(err, PermissionError):
+        return UserError(f"{path} cannot be read: permission denied")
+    if err.errno == errno.ELOOP:
+        return UserError(f"{path} is a symbolic-link loop")
+    if isinstance(err, FileNotFoundError) and path.is_symlink():
+        return UserError(f"{path} is a symbolic link to a file that does not exist")
+    return UserError(f"cannot read {path}: {err.strerror or err}")
+
+
+def _declared_size(head: bytes | bytearray) -> int | None:
+    """Header plus data bytes an IDX header declares, or None while the header is incomplete."""
+    if len(head) < 4:
+        return None
+    header = 4 + 4 * head[3]
+    if len(head) < header:
+        return None
+    return header + math.prod(int.from_bytes(head[i : i + 4], "big") for i in range(4, header, 4))
+
+
+def inflate_idx(stream: BinaryIO, *, cap: int, source: str | Path) -> bytes:
+    """The decompressed bytes of the gzip `stream`, never more than `cap` of them.
+
+    Inflated in chunks: once the IDX header is out, its declared size lowers the cap, and a
+    stream that would inflate past the cap is refused at once, with memory for `cap` bytes only.
+    """
+    out = bytearray()
     try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise UserError(f"cannot read {path}: {err.strerror or err}") from err
-    if path.suffix != ".gz":
-        return data
-    try:
-        return gzip.decompress(data)
+        with gzip.GzipFile(fileobj=stream, mode="rb") as inflater:
+            while chunk := inflater.read(min(_CHUNK, cap + 1 - len(out))):
+                out += chunk
+                declared = _declared_size(out[:1028])  # the longest header: 255 dimensions
+                if declared is not None and declared > cap:
+                    raise CorruptFileError(
+                        f"{source} is not an MNIST file: its header declares {declared} bytes, "
+                        f"more than the {cap} bytes this file may hold"
+                    )
+                if declared is not None:
+                    cap = declared
+                if len(out) > cap:
+                    what = f"its header declares {declared}" if declared else f"the cap is {cap}"
+                    raise CorruptFileError(
+                        f"{source} is too long: {what} bytes but it inflates to more"
+                    )
     except EOFError as err:
-        raise CorruptFileError(f"{path} is truncated: its gzip stream ends early") from err
+        raise CorruptFileError(f"{source} is truncated: its gzip stream ends early") from err
     except (OSError, zlib.error) as err:
-        raise CorruptFileError(f"{path} is not a valid gzip file ({err})") from err
+        raise CorruptFileError(f"{source} is not a valid gzip file ({err})") from err
+    return bytes(out)
+
+
+def read_idx_bytes(path: Path, *, cap: int | None = None) -> bytes:
+    """The raw IDX bytes of `path`, decompressed when its name ends in `.gz`.
+
+    At most `cap` bytes (default: the file's size in MNIST) are read or inflated.
+    """
+    cap = size_cap(path) if cap is None else cap
+    try:
+        with path.open("rb") as f:
+            if path.suffix == ".gz":
+                return inflate_idx(f, cap=cap, source=path)
+            size = path.stat().st_size
+            if size > cap:
+                raise CorruptFileError(
+                    f"{path} is not an MNIST file: it holds {size} bytes, "
+                    f"more than the {cap} bytes this file may hold"
+                )
+            return f.read()
+    except OSError as err:
+        raise _open_error(path, err) from err
 
 
 def parse_idx(raw: bytes, *, magic: int, source: str | Path) -> np.ndarray:
@@ -81,7 +159,7 @@ def parse_idx(raw: bytes, *, magic: int, source: str | Path) -> np.ndarray:
             f"{source} is truncated: its header needs {header} bytes but it holds {len(raw)}"
         )
     dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    declared = header + int(np.prod(dims, dtype=np.int64))
+    declared = header + math.prod(dims)
     if len(raw) != declared:
         what = "truncated" if len(raw) < declared else "too long"
         shape = "x".join(map(str, dims))

@@ -8,7 +8,9 @@ cnnlab/mnist). Only the cache is ever written to: missing or corrupt files there
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,10 +71,38 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     return _resolve(data_dir)[0]
 
 
+def check_directory(directory: Path) -> None:
+    """Raise UserError when `directory` exists but cannot hold the files: a file, a symbolic-link
+    loop, a directory that cannot be read. A directory that does not exist passes (the files are
+    then missing, and the cache may be downloaded into).
+    """
+    try:
+        mode = directory.stat().st_mode
+        if stat.S_ISDIR(mode):
+            os.listdir(directory)
+    except FileNotFoundError:
+        return
+    except PermissionError:
+        raise UserError(f"{directory} cannot be read: permission denied") from None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise UserError(f"{directory} is a symbolic-link loop") from None
+        if err.errno == errno.ENOTDIR:  # a file stands where a parent directory should be
+            blocker = next((p for p in reversed(directory.parents) if p.is_file()), directory)
+            raise UserError(f"{blocker} is a file, not a directory") from None
+        raise UserError(f"cannot read {directory}: {err.strerror or err}") from None
+    if not stat.S_ISDIR(mode):
+        raise UserError(f"{directory} is a file, not a directory")
+
+
 def find_file(directory: Path, name: str) -> Path | None:
-    """The raw file `name` in `directory`, else `name.gz`, else None (raw wins: no inflating)."""
+    """The raw file `name` in `directory`, else `name.gz`, else None (raw wins: no inflating).
+
+    Anything standing under either name counts, a directory or a broken link too, so that
+    reading it says what is wrong with it rather than calling it missing.
+    """
     for candidate in (directory / name, directory / f"{name}.gz"):
-        if candidate.is_file():
+        if os.path.lexists(candidate):
             return candidate
     return None
 
@@ -104,6 +134,7 @@ def read_mnist_file(directory: Path, name: str) -> tuple[np.ndarray, str, Path]:
 def verify_mnist(directory: str | os.PathLike) -> list[FileReport]:
     """Check every MNIST file in `directory`: one report per file, in FILES order."""
     directory = Path(directory)
+    check_directory(directory)
     reports = {}
     for role, name in FILES.items():
         try:
@@ -139,6 +170,7 @@ def load_mnist(
     corrupt file is downloaded once when `download` is set; anywhere else it is an error.
     """
     directory, source = _resolve(data_dir)
+    check_directory(directory)
     may_download = download and source == "cache"
     if may_download:
         missing = [name for name in FILES.values() if find_file(directory, name) is None]
