@@ -12,7 +12,8 @@ import math
 import numpy as np
 import pytest
 
-from cnnlab.bench import BenchSettings, make_inputs, synthetic_digits
+from cnnlab.bench.inputs import make_inputs, synthetic_digits
+from cnnlab.bench.settings import BenchSettings
 from cnnlab.cli import build_parser, main
 from cnnlab.commands import bench as bench_command
 from cnnlab.errors import UserError

@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from cnnlab.commands import comma_separated
 
@@ -99,10 +99,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.flush()
         os.execve(plan[0][0], plan[0], plan[1])  # does not return
 
-    from datetime import datetime
-
     from cnnlab import bench
-    from cnnlab.bench_profile import profile_model, time_epoch
     from cnnlab.fileio import write_json
 
     notes = _openblas_notes()
@@ -119,198 +116,22 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     ).checked()
     engines, skipped = bench.available_engines(requested, keras_optional=args.engines is None)
-
-    def log(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
-
-    created = datetime.now().astimezone().isoformat(timespec="seconds")
-    with bench.engine_threads(settings.threads):
-        inputs = bench.make_inputs(settings, args.data_dir)
-        report = {"created": created} | bench.run_bench(settings, engines, inputs, log=log)
-        if args.profile:
-            report["profile"] = [profile_model(m, settings, inputs) for m in settings.models]
-        if args.epoch:
-            report["epoch"] = time_epoch(settings, args.data_dir, args.epoch_images, log=log)
-    report["environment"]["load_average_after"] = list(os.getloadavg())
+    report = bench.benchmark(
+        settings,
+        engines,
+        data_dir=args.data_dir,
+        profile=args.profile,
+        epoch=args.epoch,
+        epoch_images=args.epoch_images,
+        log=_log,
+    )
     report["notes"] = notes + skipped
-    print(format_report(report))
+    print(bench.format_report(report))
     if args.json:
         write_json(args.json, report)
     return 0
 
 
-# -- the printed report ------------------------------------------------------------------------
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> str:
-    """Columns padded to their widest cell; `align` is one "l" or "r" per column."""
-    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=True)]
-
-    def line(cells):
-        padded = [
-            str(c).ljust(w) if a == "l" else str(c).rjust(w)
-            for c, w, a in zip(cells, widths, align, strict=True)
-        ]
-        return "  ".join(padded).rstrip()
-
-    return "\n".join([line(headers), *(line(row) for row in rows)])
-
-
-def _load(values: Sequence[float]) -> str:
-    return " ".join(f"{v:.2f}" for v in values)
-
-
-def format_report(report: dict) -> str:
-    s, env = report["settings"], report["environment"]
-    engines = s["engines"]
-    lines = [
-        f"cnnlab bench, {report['created']}: engines {', '.join(engines)} on the CPU",
-        f"measured: median ms per training step (forward + backward + Adam step) at batch "
-        f"{s['batch_size']} over {s['steps']} steps, and per inference batch of "
-        f"{s['inference_batch_size']:,} images over {s['inference_batches']} batches, after "
-        f"{s['warmup']} warm-up calls; the engines take turns of {s['turn']['train']} steps "
-        f"and {s['turn']['inference']} batches, each turn after one untimed call",
-        f"machine: {env['cpu_count']} cores ({env['cpu_model']}), load average (1, 5, 15 min) "
-        f"{_load(env['load_average_before'])} before, {_load(env['load_average_after'])} after",
-        _threads_line(s["threads"], env),
-        *_chunks_line(report.get("scratch_chunks", {})),
-        f"NumPy {env['numpy']}, BLAS: "
-        + "; ".join(
-            f"{b['internal_api']} {b['version']} ({b['architecture']} kernels, "
-            f"{b['threading_layer']} threading)"
-            for b in env["blas"]
-        ),
-    ]
-    if "torch" in env:
-        t = env["torch"]
-        lines.append(
-            f"PyTorch {t['version']} (BLAS {t['blas']}, CPU capability {t['cpu_capability']})"
-            + (f", Keras {env['keras']} on its torch backend" if "keras" in engines else "")
-        )
-    lines += [f"note: {note}" for note in report["notes"]]
-    lines.append(f"inputs: {report['inputs']}")
-    memory = report["memory_method"] or "not measured (needs Linux /proc/self/clear_refs)"
-    lines += [f"memory: {memory}", "", _speed_table(report), "", _detail_table(report)]
-    for profile in report.get("profile", []):
-        lines += [
-            "",
-            _profile_table(profile, "train", "training step"),
-            "",
-            _profile_table(profile, "inference", "inference batch"),
-        ]
-    if "epoch" in report:
-        lines += ["", _epoch_table(report["epoch"], report["target_ratio"])]
-    return "\n".join(lines)
-
-
-def _threads_line(threads: int, env: dict) -> str:
-    blas = ", ".join(f"{b['internal_api']} {b['num_threads']}" for b in env["blas"])
-    torch = env["torch"]["num_threads"] if "torch" in env else "n/a"
-    return (
-        f"threads: {threads} for every engine (NumPy BLAS via threadpoolctl: {blas}; "
-        f"torch.get_num_threads(): {torch})"
-    )
-
-
-def _chunks_line(chunks: dict[str, dict[str, int]]) -> list[str]:
-    """How the NumPy engine spreads a batch over the threads (see `scratch.DataParallel`)."""
-    if not chunks:
-        return []
-    parts = [
-        f"{model} {c['train']} per training batch, {c['inference']} per inference batch"
-        for model, c in chunks.items()
-    ]
-    return [
-        "chunks: the NumPy engine splits each batch into chunks that run side by side, one "
-        "thread each, with single-threaded BLAS inside (DataParallel; 1 chunk: one piece, "
-        "with the BLAS threads): " + "; ".join(parts)
-    ]
-
-
-def _speed_table(report: dict) -> str:
-    engines = report["settings"]["engines"]
-    median = {(r["model"], r["phase"], r["engine"]): r for r in report["results"]}
-    ratio = {(r["model"], r["phase"]): r for r in report["ratios"]}
-    rows = []
-    for model in report["settings"]["models"]:
-        for phase in ("train", "inference"):
-            first = median[model, phase, engines[0]]
-            row = [model, "train step" if phase == "train" else "inference", f"{first['images']:,}"]
-            row += [f"{median[model, phase, e]['median_ms']:.2f}" for e in engines]
-            r = ratio.get((model, phase))
-            row += (
-                [f"{r['scratch_over_torch']:.2f}", "met" if r["met"] else "MISSED"]
-                if r
-                else ["", ""]
-            )
-            rows.append(row)
-    headers = [
-        "model",
-        "phase",
-        "images",
-        *(f"{e} ms" for e in engines),
-        "scratch/torch",
-        f"<= {report['target_ratio']}",
-    ]
-    title = "speed: median milliseconds per call (lower is better), ratio scratch/torch"
-    return title + "\n" + _table(headers, rows, "llr" + "r" * len(engines) + "rl")
-
-
-def _detail_table(report: dict) -> str:
-    rows = []
-    for r in report["results"]:
-        memory = r["peak_rss_growth_mib"]
-        rows.append(
-            [
-                r["model"],
-                r["phase"],
-                r["engine"],
-                f"{r['median_ms']:.2f}",
-                f"{r['q1_ms']:.2f}-{r['q3_ms']:.2f}",
-                f"{r['images_per_second']:,.0f}",
-                "n/a" if memory is None else f"{memory:.1f}",
-            ]
-        )
-    headers = ["model", "phase", "engine", "median ms", "q1-q3 ms", "images/s", "peak RSS +MiB"]
-    return "per engine: spread, throughput, memory\n" + _table(headers, rows, "lllrrrr")
-
-
-def _profile_table(profile: dict, phase: str, what: str) -> str:
-    p = profile[phase]
-    chunks = p.get("chunks", 1)
-    side_by_side = (
-        f" in {chunks} chunks side by side; the parts are timed on the calling thread's chunk "
-        f"({p['chunk_images']:,} images) while the others run, so 'other' includes waiting "
-        "for them"
-        if chunks > 1
-        else ""
-    )
-    title = (
-        f"profile: scratch {profile['model']}, {what} of {p['images']:,} images{side_by_side}: "
-        f"median {p['median_ms']:.2f} ms over {p['calls']} calls; median per part, % of that"
-    )
-    rows = [[r["part"], r["pass"], f"{r['ms']:.3f}", f"{r['percent']:.1f}"] for r in p["rows"]]
-    return title + "\n" + _table(["part", "pass", "ms", "%"], rows, "llrr")
-
-
-def _epoch_table(epoch: dict, target: float) -> str:
-    rows = [
-        [
-            run["engine"],
-            f"{run['train_seconds']:.1f}",
-            f"{run['validation_seconds']:.1f}",
-            f"{run['train_accuracy']:.4f}",
-            f"{run['val_accuracy']:.4f}",
-        ]
-        for run in epoch["runs"]
-    ]
-    headers = ["engine", "train s", "validation s", "train accuracy", "val accuracy"]
-    order = ", ".join(run["engine"] for run in epoch["runs"])
-    return (
-        f"epochs of {epoch['model']} on real MNIST ({epoch['images']:,} images, batch "
-        f"{epoch['batch_size']}) through train_epoch, then evaluate on "
-        f"{epoch['validation_images']:,} validation images; fresh models, in the order {order}\n"
-        + _table(headers, rows, "lrrrr")
-        + f"\nscratch/torch, mean epoch times: {epoch['train_ratio']:.2f} for the training epoch "
-        f"(target <= {target}), {epoch['with_validation_ratio']:.2f} with validation"
-    )
+def _log(line: str) -> None:
+    """Progress lines go to stderr, the report to stdout."""
+    print(line, file=sys.stderr, flush=True)

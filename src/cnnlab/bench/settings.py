@@ -1,0 +1,70 @@
+"""What one `cnnlab bench` run measures: its settings, checked, and the engines that can run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from cnnlab.errors import UserError
+from cnnlab.models import MODEL_NAMES
+from cnnlab.training.engines import ENGINES, KerasEngine, engine_class
+
+DEFAULT_ENGINES = tuple(ENGINES)
+TARGET_RATIO = 1.5  # scratch / reference (PyTorch), per model and phase (the issue's target)
+TURN = {"train": 10, "inference": 2}  # timed calls per engine per turn, after one untimed
+MAX_BATCHES = 256  # distinct training batches; a longer run takes them again
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    models: tuple[str, ...] = MODEL_NAMES
+    engines: tuple[str, ...] = DEFAULT_ENGINES
+    batch_size: int = 64
+    steps: int = 50  # timed training steps per engine and model
+    warmup: int = 3  # untimed calls per engine before each phase
+    inference_batches: int = 10  # timed inference calls per engine and model
+    inference_batch_size: int = 1000
+    threads: int = 0  # 0: every core
+    seed: int = 0
+
+    def checked(self) -> BenchSettings:
+        """A copy with `threads` resolved; raises UserError on a name or number that cannot be."""
+        for kind, names, known in (
+            ("model", self.models, MODEL_NAMES),
+            ("engine", self.engines, DEFAULT_ENGINES),
+        ):
+            for name in names:
+                if name not in known:
+                    raise UserError(f"unknown {kind} {name!r}; choose from {', '.join(known)}.")
+        if not self.models or not self.engines:
+            raise UserError("--models and --engines each need at least one name.")
+        for flag, value, least in (
+            ("--batch-size", self.batch_size, 1),
+            ("--steps", self.steps, 1),
+            ("--warmup", self.warmup, 0),
+            ("--inference-batches", self.inference_batches, 1),
+            ("--inference-batch-size", self.inference_batch_size, 1),
+            ("--threads", self.threads, 0),
+        ):
+            if value < least:
+                raise UserError(f"{flag} must be at least {least}, got {value}.")
+        threads = self.threads or os.cpu_count() or 1
+        return BenchSettings(**(asdict(self) | {"threads": threads}))
+
+
+def available_engines(
+    requested: Sequence[str], keras_optional: bool
+) -> tuple[list[str], list[str]]:
+    """(engines to run, notes): Keras is dropped with a note when optional and not importable."""
+    engines, notes = [], []
+    for name in requested:
+        try:
+            engine_class(name).require()
+        except UserError as err:
+            if name != KerasEngine.name or not keras_optional:
+                raise
+            notes.append(f"{name} left out: {err}")
+            continue
+        engines.append(name)
+    return engines, notes
