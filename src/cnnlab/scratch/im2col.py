@@ -10,7 +10,8 @@ The product comes out channel-major, (C_out, N, OH, OW) in memory, and is handed
 *view* `out.transpose(1, 0, 2, 3)`: no copy. The next im2col reads its input as (C, N, H, W),
 again a view, so a stack of conv / ReLU / max-pool layers never transposes an activation; only
 Flatten copies. Why not one GEMM per example on (N, C*kh*kw, OH*OW) columns, which would give
-NCHW memory directly: 64 small GEMMs measured several times slower than one large one.
+NCHW memory directly: one large product is much faster than N small ones (docs/performance.md,
+"Why one matrix product for the whole batch").
 
 Every array stays NCHW to the reader; only the strides say channel-major.
 
@@ -92,20 +93,17 @@ def input_grad_stride1(
     """dL/dx of a stride-1 convolution: the same sum as `col2im(weight2.T @ dy2, ...)`.
 
     weight2: (C_out, C*kh*kw), dy: (N, C_out, OH, OW) -> dx (N, C, H, W). Why another route:
-    `col2im`'s strided adds run inner loops only OW long (11 in cnn2's conv2, 3 in cnn3's conv3),
-    and that costs more than the matrix product. Here every output position is put on the full
-    padded input grid instead -- dy on the top-left OH x OW of a zero (C_out, N, Hp, Wp) grid --
-    so one matrix product gives a column per grid position, (C*kh*kw, N*Hp*Wp), and kernel offset
-    (i, j) of the column at flat grid position p lands on input position p + i*Wp + j. So the
-    kh*kw adds are whole rows shifted by a constant, contiguous over the batch. A shift that
-    wraps past the end of a grid row or image starts from a position beyond OH x OW, whose
-    gradient is zero, so wrapping adds nothing. The price: the product runs over Hp*Wp positions
-    instead of OH*OW (1.4x for 13x13 -> 11x11); measured faster all the same (docs/performance.md).
+    `col2im`'s strided adds run inner loops only OW long; here the kh*kw adds are contiguous
+    (docs/performance.md, "Why the stride-1 input gradient runs on the whole grid").
     """
     N, C, H, W = x_shape
     (kh, kw), (ph, pw) = kernel_size, padding
     Hp, Wp = H + 2 * ph, W + 2 * pw
     C_out, OH, OW = dy.shape[1], Hp - kh + 1, Wp - kw + 1
+    # dy on the top-left OH x OW of a zero grid as large as the padded input: one product then
+    # gives a column per grid position, and kernel offset (i, j) of the column at flat position
+    # p lands on input position p + i*Wp + j, a constant shift of whole rows. A shift that wraps
+    # past a grid row or an image starts beyond OH x OW, where dy is zero: it adds nothing.
     grid = np.zeros((C_out, N, Hp, Wp), dtype=dy.dtype)
     grid[:, :, :OH, :OW] = dy.transpose(1, 0, 2, 3)
     dcols = (weight2.T @ grid.reshape(C_out, -1)).reshape(C, kh * kw, -1)  # (C, kh*kw, N*Hp*Wp)
