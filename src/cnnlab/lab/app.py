@@ -18,26 +18,26 @@ from starlette.exceptions import HTTPException
 
 from cnnlab.errors import UserError
 from cnnlab.lab import activations, inference, testset
-from cnnlab.lab.runs import RunRegistry, UnknownRun
+from cnnlab.lab.runs import RunRegistry, UnknownRunError
 
 STATIC_DIR = Path(str(resources.files("cnnlab.lab") / "static"))
 
 
-class BodyTooLarge(Exception):
+class BodyTooLargeError(Exception):
     """The request body passed `inference.MAX_BODY_BYTES`."""
 
 
 async def read_body(request: Request, limit: int = inference.MAX_BODY_BYTES) -> bytes:
-    """The request body, refused (BodyTooLarge) as soon as it passes `limit` bytes, whether or
+    """The request body, refused (BodyTooLargeError) as soon as it passes `limit` bytes, whether or
     not the client announced its length."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
+        raise BodyTooLargeError
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise BodyTooLarge
+            raise BodyTooLargeError
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -51,16 +51,16 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def user_error(request: Request, err: UserError) -> JSONResponse:
         return _error(400, str(err))
 
-    @app.exception_handler(UnknownRun)
-    async def unknown_run(request: Request, err: UnknownRun) -> JSONResponse:
+    @app.exception_handler(UnknownRunError)
+    async def unknown_run(request: Request, err: UnknownRunError) -> JSONResponse:
         return _error(404, "no run has that id; GET /api/runs lists the runs.")
 
-    @app.exception_handler(testset.NoSuchImage)
-    async def no_such_image(request: Request, err: testset.NoSuchImage) -> JSONResponse:
+    @app.exception_handler(testset.NoSuchImageError)
+    async def no_such_image(request: Request, err: testset.NoSuchImageError) -> JSONResponse:
         return _error(404, "the test set has images 0 to 9999 only.")
 
-    @app.exception_handler(BodyTooLarge)
-    async def too_large(request: Request, err: BodyTooLarge) -> JSONResponse:
+    @app.exception_handler(BodyTooLargeError)
+    async def too_large(request: Request, err: BodyTooLargeError) -> JSONResponse:
         megabytes = inference.MAX_BODY_BYTES // 2**20
         return _error(413, f"the request body is over {megabytes} MB; send a smaller picture.")
 

@@ -21,7 +21,7 @@ from cnnlab.rundir import CONFIG, EVALUATION, PROBABILITIES, RunDir
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
-class UnknownRun(LookupError):
+class UnknownRunError(LookupError):
     """No listed run has this id."""
 
 
@@ -154,8 +154,8 @@ class RunRegistry:
         return [run for run in self.runs() if run.ready]
 
     def get(self, run_id: str) -> LabRun:
-        """The run listed under `run_id`; UnknownRun for any other string."""
+        """The run listed under `run_id`; UnknownRunError for any other string."""
         run = self._runs.get(run_id)
         if run is None:
-            raise UnknownRun(run_id)
+            raise UnknownRunError(run_id)
         return run

@@ -20,7 +20,7 @@ CELL_IMAGES = 60  # the most images one confusion cell opens, most confident fir
 CURVE_KEYS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy")
 
 
-class NoSuchImage(LookupError):
+class NoSuchImageError(LookupError):
     """A test-image index outside 0..9999."""
 
 
@@ -93,12 +93,12 @@ class TestSet:
         }
 
     def image_png(self, index: int) -> bytes:
-        """Test image `index` as a 28x28 greyscale PNG; NoSuchImage outside the test set."""
+        """Test image `index` as a 28x28 greyscale PNG; NoSuchImageError outside the test set."""
         from cnnlab.viz.plots import png_bytes
 
         images = self._mnist().test_images
         if not 0 <= index < len(images):
-            raise NoSuchImage(index)
+            raise NoSuchImageError(index)
         return png_bytes(np.ascontiguousarray(images[index]))
 
 
