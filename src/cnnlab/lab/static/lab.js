@@ -110,6 +110,7 @@ async function predict() {
     $("#input").src = answer.input;
     for (const result of answer.runs) showAnswer(result);
     $("#timing").textContent = `${answer.runs.length} runs answered in ${answer.milliseconds} ms`;
+    document.body.dataset.answers = String(Number(document.body.dataset.answers || 0) + 1);
     status("");
     if (!$("#view-inside").hidden) inside();
   } catch (error) {
@@ -184,6 +185,7 @@ async function inside() {
       : "no conv layer");
     state.insideLayers = answer.layers;
     $("#layers").replaceChildren(...answer.layers.map(layerView));
+    document.body.dataset.inside = answer.run;
   } catch (error) { status(error.message); }
 }
 
