@@ -35,6 +35,9 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+CAMS_LOADED = (
+    "[...document.querySelectorAll('img.cam')].every((img) => img.complete && img.naturalWidth > 0)"
+)
 # Mouse strokes of each digit on the 280x280 pad, as lists of (x, y) points.
 STROKES = {
     0: [
@@ -162,9 +165,7 @@ def test_every_run_predicts_a_clearly_drawn_one_and_seven(page):
 
 def test_cam_images_load(page):
     draw(page, 7)
-    page.wait_for_function(
-        "[...document.querySelectorAll('img.cam')].every((img) => img.complete && img.naturalWidth > 0)"
-    )
+    page.wait_for_function(CAMS_LOADED)
     cams = page.evaluate("[...document.querySelectorAll('img.cam')].map((img) => img.naturalWidth)")
     assert cams == [28, 28]  # the two CNNs; the MLP has none
     assert page.evaluate("document.querySelector('#input').naturalWidth") == 28
