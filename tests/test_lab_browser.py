@@ -92,10 +92,11 @@ def server(trained_runs, mnist_dir, tmp_path_factory):
     port = free_port()
     env = os.environ | {"CNNLAB_DATA": str(mnist_dir)}
     command = [sys.executable, "-m", "cnnlab", "lab", "--runs", str(root), "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = (root / "lab.log").open("wb")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_until_up(url, process)
+        _wait_until_up(url, process, root / "lab.log")
         yield url
     finally:
         process.terminate()
@@ -104,13 +105,14 @@ def server(trained_runs, mnist_dir, tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = 240) -> None:
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout_s: float = 240) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode(errors="replace")
+            output = log.read_text(errors="replace")
             pytest.fail(f"cnnlab lab exited ({process.returncode}): {output[-2000:]}")
         try:
             with urllib.request.urlopen(url + "api/runs", timeout=5) as answer:
