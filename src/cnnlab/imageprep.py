@@ -13,6 +13,7 @@ import os
 import struct
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
@@ -90,7 +91,7 @@ def _decode_bytes(img: Image.Image, mode: str) -> int:
     return img.width * img.height * per_pixel
 
 
-def _decode_small(path: Path, img: Image.Image) -> Image.Image:
+def _decode_small(path: Path | str, img: Image.Image) -> Image.Image:
     """Decode `img` at no more than about `WORK_PIXELS`, upright, in a mode `_grey` reads."""
     factor = math.ceil(math.sqrt(img.width * img.height / WORK_PIXELS))
     if factor > 1:
@@ -136,14 +137,16 @@ def _grey(img: Image.Image) -> np.ndarray:
     return grey * alpha + backdrop * (1.0 - alpha)
 
 
-def _open_grey(path: Path) -> np.ndarray:
-    """The picture as float64 grey levels 0..255, at most about `WORK_PIXELS` of them."""
+def _open_grey(path: Path | str, source: Path | BinaryIO) -> np.ndarray:
+    """The picture as float64 grey levels 0..255, at most about `WORK_PIXELS` of them.
+
+    `source` is read; `path` names it in error messages (a file object has no path)."""
     try:
         with warnings.catch_warnings():
             # Pillow warns about large pictures (MAX_DECODE_BYTES is the limit here) and about
             # damaged metadata; neither should stop a picture whose pixels can be read.
             warnings.simplefilter("ignore")
-            with Image.open(path) as img:
+            with Image.open(source) as img:
                 return _grey(_decode_small(path, img))
     except FileNotFoundError:
         raise UserError(f"{path} does not exist; give the path of a PNG or JPEG file.") from None
@@ -214,14 +217,16 @@ def _place_by_centre_of_mass(digit: np.ndarray) -> np.ndarray:
     return field
 
 
-def load_digit(path: str | os.PathLike) -> np.ndarray:
+def load_digit(source: str | os.PathLike | BinaryIO, name: str = "the picture") -> np.ndarray:
     """Read a picture of one digit as MNIST-like uint8 (28, 28): light digit on black.
 
-    Any size and format Pillow reads; dark-on-light and light-on-dark both work (decided from
-    the border pixels). Raises UserError for a missing, unreadable or blank picture.
+    `source` is a path or an open binary file (`name` then names it in error messages). Any
+    size and format Pillow reads; dark-on-light and light-on-dark both work (decided from the
+    border pixels). Raises UserError for a missing, unreadable or blank picture.
     """
-    path = Path(path)
-    grey = _open_grey(path)
+    is_file_object = hasattr(source, "read")
+    path = name if is_file_object else Path(source)
+    grey = _open_grey(path, source if is_file_object else path)
     if grey.size == 0:
         raise UserError(f"{path} has no pixels; give a picture of one digit.")
     ink = _light_on_dark(grey)

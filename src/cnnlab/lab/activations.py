@@ -1,0 +1,156 @@
+"""Inside one network: each layer's output for the current drawing, the first layer's filters,
+the class scores, and each layer's receptive field (so the page can show, for a hovered map
+cell, the input pixels it sees).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from cnnlab.errors import UserError
+from cnnlab.lab.inference import png_data_url
+from cnnlab.lab.runs import LabRun
+
+GAP = 1  # pixels between tiles of a grid picture
+WINDOW_KINDS = ("Conv2d", "MaxPool2d", "AvgPool2d")
+
+
+def _pair(value) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def receptive_fields(spec) -> dict[str, dict[str, float]]:
+    """Per layer name: `size` (pixels a cell sees), `jump` (input pixels between neighbouring
+    cells) and `start` (input coordinate of cell 0's centre), along each axis alike.
+
+    The usual recurrence: r' = r + (k - 1) j, j' = j s, start' = start + ((k - 1) / 2 - p) j.
+    """
+    size, jump, start = 1.0, 1.0, 0.0
+    fields = {}
+    for layer in spec.layers:
+        if layer.kind in WINDOW_KINDS:
+            k = _pair(layer.kwargs["kernel_size"])[0]
+            default_stride = 1 if layer.kind == "Conv2d" else k
+            s = _pair(layer.kwargs.get("stride") or default_stride)[0]
+            p = _pair(layer.kwargs.get("padding", 0))[0]
+            size, start, jump = size + (k - 1) * jump, start + ((k - 1) / 2 - p) * jump, jump * s
+        fields[layer.name] = {"size": size, "jump": jump, "start": start}
+    return fields
+
+
+def layer_outputs(run: LabRun, x: np.ndarray) -> list[tuple[str, str, np.ndarray]]:
+    """(name, kind, output of one image) for every layer, in order, model in eval mode."""
+    kinds = {layer.name: layer.kind for layer in run.spec.layers}
+    model = run.engine.model
+    outputs = []
+    if run.engine.name == "scratch":
+        model.eval()
+        for name, layer in model.named_children():
+            x = layer(x)
+            outputs.append((name, kinds.get(name, ""), np.asarray(x[0], dtype=np.float64)))
+    elif run.engine.name == "torch":
+        import torch
+
+        model.eval()
+        with torch.inference_mode():
+            t = torch.from_numpy(x).to(run.engine.device)
+            for name, layer in model.named_children():
+                t = layer(t)
+                outputs.append((name, kinds.get(name, ""), t[0].double().cpu().numpy()))
+    else:
+        raise UserError("the inside view shows NumPy and PyTorch runs; this run is Keras.")
+    return outputs
+
+
+def tile_grid(tiles: np.ndarray) -> tuple[np.ndarray, int]:
+    """Tiles (C, H, W) in [0, 1] as one grey uint8 picture, about square; returns it and the
+    number of columns."""
+    C, H, W = tiles.shape
+    columns = math.ceil(math.sqrt(C))
+    rows = math.ceil(C / columns)
+    grid = np.full((rows * (H + GAP) - GAP, columns * (W + GAP) - GAP), 0.35)
+    for c in range(C):  # one loop over channels, not pixels
+        top, left = (c // columns) * (H + GAP), (c % columns) * (W + GAP)
+        grid[top : top + H, left : left + W] = tiles[c]
+    return np.round(grid * 255).astype(np.uint8), columns
+
+
+def _scaled(maps: np.ndarray) -> np.ndarray:
+    """Each map (first axis) scaled to [0, 1] by its own largest magnitude."""
+    flat = np.abs(maps.reshape(len(maps), -1)).max(axis=1)
+    scale = np.where(flat > 0, flat, 1.0).reshape(-1, *([1] * (maps.ndim - 1)))
+    return np.clip(maps / scale, 0.0, 1.0)
+
+
+def describe_layer(name: str, kind: str, output: np.ndarray, field: dict) -> dict[str, Any]:
+    """One layer for the page: a grid of its maps, or a strip of its units."""
+    if output.ndim == 3:  # (C, H, W)
+        grid, columns = tile_grid(_scaled(output))
+        return {
+            "name": name,
+            "kind": kind,
+            "shape": list(output.shape),
+            "image": png_data_url(grid),
+            "columns": columns,
+            "gap": GAP,
+            "receptive_field": field,
+        }
+    strip = _scaled(np.maximum(output, 0.0)[None])  # (1, D): positive evidence, as for CAM
+    return {
+        "name": name,
+        "kind": kind,
+        "shape": list(output.shape),
+        "image": png_data_url(np.round(strip * 255).astype(np.uint8)),
+        "values": [round(float(v), 4) for v in output[:1024]],
+    }
+
+
+def first_filters(run: LabRun) -> dict[str, Any] | None:
+    """The first conv layer's weights (C_out, 1, k, k) as a grid, red positive, blue negative."""
+    from matplotlib import colormaps
+
+    first = next((layer for layer in run.spec.layers if layer.kind == "Conv2d"), None)
+    if first is None:
+        return None
+    if run.engine.name == "scratch":
+        weight = run.engine.model.state_dict()[f"{first.name}.weight"]
+    else:
+        weight = getattr(run.engine.model, first.name).weight.detach().cpu().numpy()
+    w = np.asarray(weight, dtype=np.float64)[:, 0]  # (C_out, k, k), the one input channel
+    limit = max(float(np.abs(w).max()), 1e-12)
+    grid, columns = tile_grid((w / limit + 1.0) / 2.0)  # -limit..limit -> 0..1
+    rgb = colormaps["RdBu_r"](grid / 255.0)[..., :3]
+    return {
+        "name": first.name,
+        "shape": list(weight.shape),
+        "image": png_data_url(np.round(rgb * 255).astype(np.uint8)),
+        "columns": columns,
+    }
+
+
+def inside(run: LabRun, digit: np.ndarray) -> dict[str, Any]:
+    """POST /api/activations/{run}: every layer's output, the filters and the class scores."""
+    from cnnlab.data import normalize
+    from cnnlab.scratch.functional import softmax
+
+    x = normalize(digit[None])  # (1, 1, 28, 28)
+    fields = receptive_fields(run.spec)
+    with run.lock:
+        outputs = layer_outputs(run, x)
+        filters = first_filters(run)
+    logits = outputs[-1][2]  # (10,)
+    return {
+        "run": run.id,
+        "input": png_data_url(digit),
+        "layers": [
+            describe_layer(name, kind, out, fields.get(name, {}))
+            for name, kind, out in outputs
+            if kind != "Flatten"
+        ],
+        "filters": filters,
+        "logits": [round(float(v), 4) for v in logits],
+        "probabilities": [round(float(v), 6) for v in softmax(logits[None])[0]],
+    }

@@ -1,0 +1,161 @@
+"""The runs the lab serves: every subfolder of `--runs` that holds a run's config.
+
+A run is addressed by its id (the folder's name) and only through `RunRegistry.get`, which looks
+the id up among the listed runs: a request never names a path. Each run's engine is loaded once;
+when a run's config, checkpoint or evaluation changes on disk it is loaded again. A run that
+cannot be loaded stays listed as broken with its one-sentence reason.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cnnlab.errors import UserError
+from cnnlab.rundir import CONFIG, EVALUATION, PROBABILITIES, RunDir
+
+# Folder names the lab lists; anything else (hidden folders, odd characters) is ignored.
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+class UnknownRunError(LookupError):
+    """No listed run has this id."""
+
+
+@dataclass
+class LabRun:
+    """One run directory as the lab holds it: loaded engine, or the reason it is broken."""
+
+    id: str
+    path: Path
+    stamp: tuple
+    config: dict[str, Any] = field(default_factory=dict)
+    engine: Any = None
+    spec: Any = None
+    error: str | None = None
+    accuracy: float | None = None
+    # One request at a time per engine: the NumPy layers keep their last forward pass.
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    cache: dict[str, Any] = field(default_factory=dict)  # test-set probabilities, once computed
+
+    @property
+    def ready(self) -> bool:
+        return self.error is None
+
+    @property
+    def has_conv(self) -> bool:
+        return self.spec is not None and self.spec.feature_layer is not None
+
+    def summary(self) -> dict[str, Any]:
+        """What GET /api/runs says about this run."""
+        from cnnlab.training.engines import ENGINES
+
+        engine = self.config.get("engine")
+        return {
+            "id": self.id,
+            "model": self.config.get("model"),
+            "engine": engine,
+            "engine_label": ENGINES[engine].label if engine in ENGINES else engine,
+            "architecture": self.spec.description if self.spec is not None else None,
+            "test_accuracy": self.accuracy,
+            "cam": ("cam" if self.spec.head else "gradcam") if self.has_conv else None,
+            "broken": self.error is not None,
+            "error": self.error,
+        }
+
+
+def _stamp(path: Path) -> tuple:
+    """Modification times of the files whose change means the run must be loaded again."""
+    names = [CONFIG, EVALUATION, PROBABILITIES, *_checkpoint_names()]
+    return tuple((p.stat().st_mtime_ns if p.exists() else None) for p in (path / n for n in names))
+
+
+def _checkpoint_names() -> list[str]:
+    from cnnlab.training.engines import ENGINES
+
+    return [engine.checkpoint_name for engine in ENGINES.values()]
+
+
+def load_run(path: Path, device: str = "cpu") -> LabRun:
+    """Load one run directory; a UserError becomes a broken run with its sentence."""
+    from cnnlab.models import get_spec
+
+    run = LabRun(id=path.name, path=path, stamp=_stamp(path))
+    try:
+        run.config = RunDir(path).config()
+        run.engine, run.config = RunDir(path).load_trained(device)
+        run.spec = get_spec(run.config["model"])
+        evaluation = RunDir(path).evaluation()
+    except UserError as err:
+        run.error = str(err)
+        return run
+    except ValueError as err:  # an unknown model name in the config
+        run.error = f"{path / CONFIG} cannot be used: {err}."
+        return run
+    if evaluation is not None and isinstance(evaluation.get("accuracy"), (int, float)):
+        run.accuracy = float(evaluation["accuracy"])
+    return run
+
+
+def _display_order(run: LabRun) -> tuple:
+    """Model by model, and within one model the engines in registry order, so twins sit side
+    by side; broken runs last."""
+    from cnnlab.training.engines import ENGINES
+
+    engines = list(ENGINES)
+    engine = run.config.get("engine")
+    return (
+        run.error is not None,
+        str(run.config.get("model", "")),
+        engines.index(engine) if engine in engines else len(engines),
+        run.id,
+    )
+
+
+class RunRegistry:
+    """The run directories under one folder, loaded once and reloaded when they change."""
+
+    def __init__(self, runs_dir: str | Path, device: str = "cpu") -> None:
+        self.runs_dir = Path(runs_dir)
+        self.device = device
+        self._runs: dict[str, LabRun] = {}
+        self._lock = threading.Lock()
+        self.refresh()
+
+    def _run_folders(self) -> list[Path]:
+        if not self.runs_dir.is_dir():
+            return []
+        return sorted(
+            p
+            for p in self.runs_dir.iterdir()
+            if p.is_dir() and RUN_ID.fullmatch(p.name) and (p / CONFIG).is_file()
+        )
+
+    def refresh(self) -> None:
+        """Load new runs, reload changed ones, forget removed ones (a few stat calls a run)."""
+        with self._lock:
+            fresh = {}
+            for path in self._run_folders():
+                known = self._runs.get(path.name)
+                if known is not None and known.stamp == _stamp(path):
+                    fresh[path.name] = known
+                else:
+                    fresh[path.name] = load_run(path, self.device)
+            self._runs = fresh
+
+    def runs(self) -> list[LabRun]:
+        """Every listed run, twins side by side, broken ones last."""
+        return sorted(self._runs.values(), key=_display_order)
+
+    def ready(self) -> list[LabRun]:
+        return [run for run in self.runs() if run.ready]
+
+    def get(self, run_id: str) -> LabRun:
+        """The run listed under `run_id`; UnknownRunError for any other string."""
+        run = self._runs.get(run_id)
+        if run is None:
+            raise UnknownRunError(run_id)
+        return run
