@@ -8,11 +8,18 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from cnnlab.commands import comma_separated
+from cnnlab.commands.options import (
+    add_data_dir,
+    add_threads,
+    engine_list,
+    model_list,
+    whole_number,
+)
+from cnnlab.models import MODEL_NAMES
+from cnnlab.text import text_table
 
 NAME = "bench"
 HELP = "time training steps and inference of the NumPy engine beside PyTorch and Keras on the CPU"
-ORDER = 70
 
 # Read by OpenBLAS once, when NumPy loads it: only a fresh process can run without them.
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -20,19 +27,25 @@ _UNSET = "_CNNLAB_BENCH_UNSET"  # passed to the re-executed process: what was re
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--models", default="cnn2,cnn3,mlp3", help="comma-separated")
+    parser.add_argument("--models", type=model_list, default=MODEL_NAMES, help="comma-separated")
     parser.add_argument(
         "--engines",
+        type=engine_list,
         default=None,
-        help="comma-separated; unset: scratch,torch,keras, keras only when it imports",
+        help="comma-separated (default: scratch,torch,keras, keras only when it imports)",
     )
-    parser.add_argument("--batch-size", type=int, default=64, help="images per training step")
-    parser.add_argument("--steps", type=int, default=50, help="timed training steps per engine")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed calls per engine, first")
-    parser.add_argument("--inference-batches", type=int, default=10, help="timed, per engine")
-    parser.add_argument("--inference-batch-size", type=int, default=1000, help="images per call")
-    parser.add_argument("--threads", type=int, default=0, help="for every engine; 0: every core")
-    parser.add_argument("--seed", type=int, default=0, help="weights, images and their order")
+    count = whole_number(1)
+    parser.add_argument("--batch-size", type=count, default=64, help="images per training step")
+    parser.add_argument("--steps", type=count, default=50, help="timed training steps per engine")
+    parser.add_argument(
+        "--warmup", type=whole_number(0), default=3, help="untimed calls per engine, first"
+    )
+    parser.add_argument("--inference-batches", type=count, default=10, help="timed, per engine")
+    parser.add_argument("--inference-batch-size", type=count, default=1000, help="images per call")
+    add_threads(parser, help="for every engine; 0: every core")
+    parser.add_argument(
+        "--seed", type=whole_number(0), default=0, help="weights, images and their order"
+    )
     parser.add_argument("--profile", action="store_true", help="per-layer times, NumPy engine")
     parser.add_argument(
         "--epoch",
@@ -41,16 +54,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--epoch-images",
-        type=int,
+        type=count,
         default=None,
         help="a quick --epoch: this many training images (and at most as many validation "
-        "images); unset: all 55,000 (and 5,000)",
+        "images) (default: all 55,000 and 5,000)",
     )
-    parser.add_argument(
-        "--data-dir",
-        default=None,
-        help="MNIST directory (else $CNNLAB_DATA, else the cache)",
-    )
+    add_data_dir(parser)
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the results")
     parser.add_argument(
         "--keep-openblas-env",
@@ -77,6 +86,8 @@ def _argv(args: argparse.Namespace) -> list[str]:
         if dest.startswith("_") or dest == "command" or value is None or value is False:
             continue
         flag = "--" + dest.replace("_", "-")
+        if isinstance(value, tuple):  # a comma-separated list, parsed
+            value = ",".join(value)
         argv += [flag] if value is True else [flag, str(value)]
     return argv
 
@@ -106,9 +117,9 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.fileio import write_json
 
     notes = _openblas_notes()
-    requested = comma_separated(args.engines) if args.engines is not None else bench.DEFAULT_ENGINES
+    requested = args.engines if args.engines is not None else bench.DEFAULT_ENGINES
     settings = bench.BenchSettings(
-        models=comma_separated(args.models),
+        models=args.models,
         engines=requested,
         batch_size=args.batch_size,
         steps=args.steps,
@@ -140,20 +151,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 # -- the printed report ------------------------------------------------------------------------
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> str:
-    """Columns padded to their widest cell; `align` is one "l" or "r" per column."""
-    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=True)]
-
-    def line(cells):
-        padded = [
-            str(c).ljust(w) if a == "l" else str(c).rjust(w)
-            for c, w, a in zip(cells, widths, align, strict=True)
-        ]
-        return "  ".join(padded).rstrip()
-
-    return "\n".join([line(headers), *(line(row) for row in rows)])
 
 
 def _load(values: Sequence[float]) -> str:
@@ -253,7 +250,7 @@ def _speed_table(report: dict) -> str:
         f"<= {report['target_ratio']}",
     ]
     title = "speed: median milliseconds per call (lower is better), ratio scratch/torch"
-    return title + "\n" + _table(headers, rows, "llr" + "r" * len(engines) + "rl")
+    return title + "\n" + text_table(headers, rows, "llr" + "r" * len(engines) + "rl")
 
 
 def _detail_table(report: dict) -> str:
@@ -272,7 +269,7 @@ def _detail_table(report: dict) -> str:
             ]
         )
     headers = ["model", "phase", "engine", "median ms", "q1-q3 ms", "images/s", "peak RSS +MiB"]
-    return "per engine: spread, throughput, memory\n" + _table(headers, rows, "lllrrrr")
+    return "per engine: spread, throughput, memory\n" + text_table(headers, rows, "lllrrrr")
 
 
 def _profile_table(profile: dict, phase: str, what: str) -> str:
@@ -290,7 +287,7 @@ def _profile_table(profile: dict, phase: str, what: str) -> str:
         f"median {p['median_ms']:.2f} ms over {p['calls']} calls; median per part, % of that"
     )
     rows = [[r["part"], r["pass"], f"{r['ms']:.3f}", f"{r['percent']:.1f}"] for r in p["rows"]]
-    return title + "\n" + _table(["part", "pass", "ms", "%"], rows, "llrr")
+    return title + "\n" + text_table(["part", "pass", "ms", "%"], rows, "llrr")
 
 
 def _epoch_table(epoch: dict, target: float) -> str:
@@ -310,7 +307,7 @@ def _epoch_table(epoch: dict, target: float) -> str:
         f"epochs of {epoch['model']} on real MNIST ({epoch['images']:,} images, batch "
         f"{epoch['batch_size']}) through train_epoch, then evaluate on "
         f"{epoch['validation_images']:,} validation images; fresh models, in the order {order}\n"
-        + _table(headers, rows, "lrrrr")
+        + text_table(headers, rows, "lrrrr")
         + f"\nscratch/torch, mean epoch times: {epoch['train_ratio']:.2f} for the training epoch "
         f"(target <= {target}), {epoch['with_validation_ratio']:.2f} with validation"
     )
