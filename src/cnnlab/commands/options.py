@@ -143,7 +143,7 @@ def _list_of(kind: str, known: tuple[str, ...], text: str) -> tuple[str, ...]:
     if unknown or not names:
         found = f"{unknown[0]!r} is not one" if unknown else "none was given"
         raise argparse.ArgumentTypeError(
-            f"must list {kind}s from {', '.join(known)}, separated by commas; {found}."
+            f"must be comma-separated {kind} names from {', '.join(known)}; {found}."
         )
     return names
 
