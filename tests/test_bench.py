@@ -165,16 +165,30 @@ def test_profile_of_a_split_batch_times_the_calling_threads_chunk(capsys, tmp_pa
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
     [
-        ("--models", "cnn2,cnn9", "unknown model 'cnn9'; choose from cnn2, cnn3, mlp3."),
-        ("--engines", "scratch,jax", "unknown engine 'jax'; choose from scratch, torch, keras."),
-        ("--steps", "0", "--steps must be at least 1, got 0."),
+        (
+            "--models",
+            "cnn2,cnn9",
+            "--models must be comma-separated model names from cnn2, cnn3, mlp3; "
+            "'cnn9' is not one.",
+        ),
+        (
+            "--engines",
+            "scratch,jax",
+            "--engines must be comma-separated engine names from scratch, torch, keras; "
+            "'jax' is not one.",
+        ),
+        ("--steps", "0", "--steps must be a whole number of at least 1, not 0."),
     ],
 )
 def test_bad_names_and_numbers_are_one_sentence(capsys, flag, value, message):
-    code, out, err = run_bench(capsys, flag, value)
-    assert code == 2
+    # checked while the options are parsed: argparse's error exit, before any work
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", *TINY, flag, value])
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == 2
     assert out == ""
-    assert err == f"cnnlab: error: {message}\n"
+    assert err.splitlines()[-1] == f"cnnlab bench: error: {message}"
+    assert "Traceback" not in err
 
 
 def test_epoch_runs_the_real_loop_on_real_mnist(capsys, mnist_dir):

@@ -1,43 +1,35 @@
 """The `cnnlab` command line.
 
 Each subcommand lives in its own module under `cnnlab.commands` and provides `NAME`, `HELP`,
-`ORDER`, `configure(parser)` and `run(args) -> int`. Command modules import heavy libraries
-(torch, matplotlib) inside `run`, so `cnnlab --help` stays fast and works without torch.
+`configure(parser)` and `run(args) -> int`; `COMMANDS` lists them in the order `--help` shows.
+Command modules import heavy libraries (torch, matplotlib) inside `run`, so `cnnlab --help`
+stays fast and works without torch.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 import sys
 from collections.abc import Sequence
 
-from cnnlab import __version__, commands
+from cnnlab import __version__
+from cnnlab.commands import bench, cam, data, evaluate, parity, predict, report, run, train
+from cnnlab.commands.options import CommandParser
 from cnnlab.errors import UserError
 
-
-def _command_modules() -> list:
-    names = [m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_")]
-    modules = [importlib.import_module(f"cnnlab.commands.{name}") for name in names]
-    return sorted(modules, key=lambda m: (m.ORDER, m.NAME))
+# The order a student meets them: the whole comparison, the data, one run, and what it learned.
+COMMANDS = (run, data, train, parity, evaluate, cam, predict, report, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="cnnlab",
         description="CNNs from scratch in NumPy and in PyTorch on MNIST, and what they learned.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"cnnlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in _command_modules():
-        p = sub.add_parser(
-            module.NAME,
-            help=module.HELP,
-            description=module.HELP,
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        )
+    for module in COMMANDS:
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.configure(p)
         p.set_defaults(_run=module.run)
     return parser

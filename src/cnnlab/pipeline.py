@@ -16,7 +16,8 @@ from pathlib import Path
 from cnnlab.errors import UserError
 from cnnlab.fileio import write_json
 from cnnlab.rundir import RunDir
-from cnnlab.training.config import MODEL_DEFAULTS, TrainConfig
+from cnnlab.text import count_noun, text_table
+from cnnlab.training.config import TrainConfig
 from cnnlab.training.engines import REFERENCE, SCRATCH, available, engine_class
 
 MODELS = ("cnn2", "cnn3", "mlp3")
@@ -123,7 +124,8 @@ def run_comparison(plan: RunPlan) -> dict:
             _progress(*header, "finished earlier, reused", started, trained / to_train)
         else:
             epochs = epochs_of[(model, engine)]
-            what = "resuming" if state == "unfinished" else f"training {epochs} epochs"
+            training = f"training {count_noun(epochs, 'epoch')}"
+            what = "resuming" if state == "unfinished" else training
             _progress(*header, what, started, trained / to_train)
             train(
                 configs[(model, engine)],
@@ -173,23 +175,22 @@ def run_comparison(plan: RunPlan) -> dict:
 
 
 def comparison_table(summary: list[dict]) -> str:
-    lines = [
-        f"{'model':<6} {'engine':<8} {'test acc':>9} {'best val':>9} {'epochs':>6} "
-        f"{'s/epoch':>8} {'params':>8}"
+    """The printed table of `cnnlab run`: one row per model and engine."""
+
+    def percent(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.2f}%"
+
+    rows = [
+        [
+            row["model"],
+            row["engine"],
+            percent(row["test_accuracy"]),
+            percent(row["best_val_accuracy"]),
+            row["epochs"],
+            "-" if row["seconds_per_epoch"] is None else f"{row['seconds_per_epoch']:.1f}",
+            f"{row['parameters']:,}",
+        ]
+        for row in summary
     ]
-    for row in summary:
-        acc = row["test_accuracy"]
-        val = row["best_val_accuracy"]
-        spe = row["seconds_per_epoch"]
-        lines.append(
-            f"{row['model']:<6} {row['engine']:<8} "
-            f"{(f'{100 * acc:.2f}%' if acc is not None else '-'):>9} "
-            f"{(f'{100 * val:.2f}%' if val is not None else '-'):>9} "
-            f"{row['epochs']:>6} {(f'{spe:.1f}' if spe is not None else '-'):>8} "
-            f"{row['parameters']:>8,}"
-        )
-    return "\n".join(lines)
-
-
-def default_epochs_note() -> str:
-    return ", ".join(f"{m}: {v['epochs']}" for m, v in MODEL_DEFAULTS.items())
+    headers = ["model", "engine", "test acc", "best val", "epochs", "s/epoch", "params"]
+    return text_table(headers, rows, "llrrrrr")

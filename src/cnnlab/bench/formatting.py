@@ -5,23 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cnnlab.bench.timing import RATIO_KEY
+from cnnlab.text import text_table
 from cnnlab.training.engines import REFERENCE, SCRATCH, KerasEngine
 
 RATIO_HEADER = f"{SCRATCH}/{REFERENCE}"  # "scratch/torch"
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> str:
-    """Columns padded to their widest cell; `align` is one "l" or "r" per column."""
-    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=True)]
-
-    def line(cells):
-        padded = [
-            str(c).ljust(w) if a == "l" else str(c).rjust(w)
-            for c, w, a in zip(cells, widths, align, strict=True)
-        ]
-        return "  ".join(padded).rstrip()
-
-    return "\n".join([line(headers), *(line(row) for row in rows)])
 
 
 def _load(values: Sequence[float]) -> str:
@@ -117,7 +104,7 @@ def _speed_table(report: dict) -> str:
         f"<= {report['target_ratio']}",
     ]
     title = f"speed: median milliseconds per call (lower is better), ratio {RATIO_HEADER}"
-    return title + "\n" + _table(headers, rows, "llr" + "r" * len(engines) + "rl")
+    return title + "\n" + text_table(headers, rows, "llr" + "r" * len(engines) + "rl")
 
 
 def _detail_table(report: dict) -> str:
@@ -136,7 +123,7 @@ def _detail_table(report: dict) -> str:
             ]
         )
     headers = ["model", "phase", "engine", "median ms", "q1-q3 ms", "images/s", "peak RSS +MiB"]
-    return "per engine: spread, throughput, memory\n" + _table(headers, rows, "lllrrrr")
+    return "per engine: spread, throughput, memory\n" + text_table(headers, rows, "lllrrrr")
 
 
 def _profile_table(profile: dict, phase: str, what: str) -> str:
@@ -174,7 +161,7 @@ def _epoch_table(epoch: dict, target: float) -> str:
         f"epochs of {epoch['model']} on real MNIST ({epoch['images']:,} images, batch "
         f"{epoch['batch_size']}) through train_epoch, then evaluate on "
         f"{epoch['validation_images']:,} validation images; fresh models, in the order {order}\n"
-        + _table(headers, rows, "lrrrr")
+        + text_table(headers, rows, "lrrrr")
         + f"\n{RATIO_HEADER}, mean epoch times: {epoch['train_ratio']:.2f} for the training epoch "
         f"(target <= {target}), {epoch['with_validation_ratio']:.2f} with validation"
     )

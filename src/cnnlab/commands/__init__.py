@@ -1,6 +1,2 @@
-"""One module per `cnnlab` subcommand (see `cnnlab.cli`)."""
-
-
-def comma_separated(text: str) -> tuple[str, ...]:
-    """`--models cnn2, cnn3` -> ("cnn2", "cnn3"): a comma-separated option as a tuple of names."""
-    return tuple(name.strip() for name in text.split(",") if name.strip())
+"""One module per `cnnlab` subcommand (listed in order by `cnnlab.cli.COMMANDS`); the options
+several of them share, and their checks, are in `cnnlab.commands.options`."""

@@ -8,11 +8,17 @@ import os
 import sys
 from collections.abc import Mapping
 
-from cnnlab.commands import comma_separated
+from cnnlab.commands.options import (
+    add_data_dir,
+    add_threads,
+    engine_list,
+    model_list,
+    whole_number,
+)
+from cnnlab.models import MODEL_NAMES
 
 NAME = "bench"
 HELP = "time training steps and inference of the NumPy engine beside PyTorch and Keras on the CPU"
-ORDER = 70
 
 # Read by OpenBLAS once, when NumPy loads it: only a fresh process can run without them.
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -20,19 +26,25 @@ _UNSET = "_CNNLAB_BENCH_UNSET"  # passed to the re-executed process: what was re
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--models", default="cnn2,cnn3,mlp3", help="comma-separated")
+    parser.add_argument("--models", type=model_list, default=MODEL_NAMES, help="comma-separated")
     parser.add_argument(
         "--engines",
+        type=engine_list,
         default=None,
-        help="comma-separated; unset: scratch,torch,keras, keras only when it imports",
+        help="comma-separated (default: scratch,torch,keras, keras only when it imports)",
     )
-    parser.add_argument("--batch-size", type=int, default=64, help="images per training step")
-    parser.add_argument("--steps", type=int, default=50, help="timed training steps per engine")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed calls per engine, first")
-    parser.add_argument("--inference-batches", type=int, default=10, help="timed, per engine")
-    parser.add_argument("--inference-batch-size", type=int, default=1000, help="images per call")
-    parser.add_argument("--threads", type=int, default=0, help="for every engine; 0: every core")
-    parser.add_argument("--seed", type=int, default=0, help="weights, images and their order")
+    count = whole_number(1)
+    parser.add_argument("--batch-size", type=count, default=64, help="images per training step")
+    parser.add_argument("--steps", type=count, default=50, help="timed training steps per engine")
+    parser.add_argument(
+        "--warmup", type=whole_number(0), default=3, help="untimed calls per engine, first"
+    )
+    parser.add_argument("--inference-batches", type=count, default=10, help="timed, per engine")
+    parser.add_argument("--inference-batch-size", type=count, default=1000, help="images per call")
+    add_threads(parser, help="for every engine; 0: every core")
+    parser.add_argument(
+        "--seed", type=whole_number(0), default=0, help="weights, images and their order"
+    )
     parser.add_argument("--profile", action="store_true", help="per-layer times, NumPy engine")
     parser.add_argument(
         "--epoch",
@@ -41,16 +53,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--epoch-images",
-        type=int,
+        type=count,
         default=None,
         help="a quick --epoch: this many training images (and at most as many validation "
-        "images); unset: all 55,000 (and 5,000)",
+        "images) (default: all 55,000 and 5,000)",
     )
-    parser.add_argument(
-        "--data-dir",
-        default=None,
-        help="MNIST directory (else $CNNLAB_DATA, else the cache)",
-    )
+    add_data_dir(parser)
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the results")
     parser.add_argument(
         "--keep-openblas-env",
@@ -77,6 +85,8 @@ def _argv(args: argparse.Namespace) -> list[str]:
         if dest.startswith("_") or dest == "command" or value is None or value is False:
             continue
         flag = "--" + dest.replace("_", "-")
+        if isinstance(value, tuple):  # a comma-separated list, parsed
+            value = ",".join(value)
         argv += [flag] if value is True else [flag, str(value)]
     return argv
 
@@ -103,9 +113,9 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.fileio import write_json
 
     notes = _openblas_notes()
-    requested = comma_separated(args.engines) if args.engines is not None else bench.DEFAULT_ENGINES
+    requested = args.engines if args.engines is not None else bench.DEFAULT_ENGINES
     settings = bench.BenchSettings(
-        models=comma_separated(args.models),
+        models=args.models,
         engines=requested,
         batch_size=args.batch_size,
         steps=args.steps,

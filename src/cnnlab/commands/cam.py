@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+from cnnlab.commands.options import add_data_dir, add_device, whole_number
+
 NAME = "cam"
 HELP = "draw CAM and Grad-CAM of one test image for one or more trained runs"
-ORDER = 50
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
-    parser.add_argument("--index", type=int, default=0, help="test image number (0..9999)")
+    parser.add_argument(
+        "--index", type=whole_number(0), default=0, help="test image number (0..9999)"
+    )
     parser.add_argument(
         "--class", dest="target", type=int, default=None, help="target class (default: predicted)"
     )
@@ -21,8 +24,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", default=None, help="folder for the combined figure (default: parent of RUN_DIR)"
     )
-    parser.add_argument("--data-dir", default=None, help="MNIST directory (else $CNNLAB_DATA)")
-    parser.add_argument("--device", default="cpu", help="torch runs: cpu, cuda or mps")
+    add_data_dir(parser)
+    add_device(parser, "cpu")
 
 
 def run(args: argparse.Namespace) -> int:

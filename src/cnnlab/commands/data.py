@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from cnnlab.commands.options import add_data_dir, whole_number
+
 NAME = "data"
 HELP = "show, verify or download the MNIST data set"
-ORDER = 10
 
 _DATA_DIR_HELP = (
     "directory holding the four MNIST files (default: $CNNLAB_DATA if set, else the user cache "
@@ -22,17 +23,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "download": "download any missing or corrupt file into the data directory",
     }
     for action, text in actions.items():
-        p = sub.add_parser(
-            action,
-            help=text,
-            description=text,
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        )
-        # SUPPRESS: no attribute unless given, so "(default: None)" is not printed in --help.
-        p.add_argument("--data-dir", default=argparse.SUPPRESS, help=_DATA_DIR_HELP)
+        p = sub.add_parser(action, help=text, description=text)  # the parent's formatter
+        add_data_dir(p, help=_DATA_DIR_HELP)
         if action == "info":
-            p.add_argument("--val-size", type=int, default=5000, help="validation images")
-            p.add_argument("--seed", type=int, default=0, help="seed of the train/val split")
+            p.add_argument(
+                "--val-size", type=whole_number(1), default=5000, help="validation images"
+            )
+            p.add_argument(
+                "--seed", type=whole_number(0), default=0, help="seed of the train/val split"
+            )
         if action == "download":
             p.add_argument(
                 "--mirror",
@@ -47,7 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cnnlab.data import resolve_data_dir
 
-    data_dir = getattr(args, "data_dir", None)  # None: $CNNLAB_DATA, else the cache
+    data_dir = args.data_dir  # None: $CNNLAB_DATA, else the cache
     if args.data_command == "info":
         return _info(data_dir, args.val_size, args.seed)
     directory = resolve_data_dir(data_dir)
@@ -107,8 +106,11 @@ def _info(data_dir, val_size: int, seed: int) -> int:
     import numpy as np
 
     from cnnlab.data import FILES, load_mnist, split_train_val
+    from cnnlab.text import text_table
+    from cnnlab.training.splits import check_split_sizes
 
     mnist = load_mnist(data_dir, download=False, progress=False)
+    check_split_sizes(len(mnist.train_labels), val_size)
     print(f"MNIST in {mnist.directory}")
     for name in FILES.values():
         print(f"  {name:24s} sha256 {mnist.digests[name]}  ok")
@@ -119,9 +121,10 @@ def _info(data_dir, val_size: int, seed: int) -> int:
         "test": mnist.test_labels,
     }
     print(f"splits (stratified, val_size={val_size}, seed={seed}); images per class 0..9:")
-    print(f"  {'split':6s} {'images':>6s} " + " ".join(f"{c:>5d}" for c in range(10)))
-    for split, labels in splits.items():
-        counts = np.bincount(labels, minlength=10)
-        print(f"  {split:6s} {len(labels):6d} " + " ".join(f"{c:5d}" for c in counts))
+    rows = [
+        [split, len(labels), *np.bincount(labels, minlength=10)] for split, labels in splits.items()
+    ]
+    table = text_table(["split", "images", *map(str, range(10))], rows, "lr" + "r" * 10)
+    print("\n".join(f"  {line}" for line in table.splitlines()))
     print(f"  image shape {mnist.train_images.shape[1:]} uint8")
     return 0

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+from cnnlab.commands.options import add_data_dir, add_device, add_quiet
+
 NAME = "evaluate"
 HELP = "evaluate a trained run on the 10,000 test images and draw what it learned"
-ORDER = 40
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
-    parser.add_argument("--data-dir", default=None, help="MNIST directory (else $CNNLAB_DATA)")
-    parser.add_argument("--device", default="cpu", help="torch runs: cpu, cuda or mps")
-    parser.add_argument("--quiet", action="store_true")
+    add_data_dir(parser)
+    add_device(parser, "cpu")
+    add_quiet(parser)
 
 
 def run(args: argparse.Namespace) -> int:

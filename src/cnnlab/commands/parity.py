@@ -4,29 +4,42 @@ from __future__ import annotations
 
 import argparse
 
-from cnnlab.models.spec import ARCHITECTURES
+from cnnlab.commands.options import (
+    OPTIMIZER_HELP,
+    add_data_dir,
+    model_name,
+    momentum,
+    positive_number,
+    whole_number,
+)
+from cnnlab.models import MODEL_NAMES
+from cnnlab.training.engines import OPTIMIZERS
 
 NAME = "parity"
 HELP = "train the NumPy model and its PyTorch twin side by side and print both losses"
-ORDER = 30
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", choices=sorted(ARCHITECTURES), default="cnn2")
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
-    parser.add_argument("--lr", type=float, default=0.01)
-    parser.add_argument("--momentum", type=float, default=0.9)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--model", type=model_name, default="cnn2", help=f"one of {', '.join(MODEL_NAMES)}"
+    )
+    parser.add_argument(
+        "--steps", type=whole_number(1), default=100, help="training steps in each engine"
+    )
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help=OPTIMIZER_HELP)
+    parser.add_argument("--lr", type=positive_number, default=0.01, help="learning rate")
+    parser.add_argument("--momentum", type=momentum, default=0.9, help="SGD only")
+    parser.add_argument("--batch-size", type=whole_number(1), default=64, help="images per step")
+    parser.add_argument("--seed", type=whole_number(0), default=0, help="weights and batch order")
     parser.add_argument("--float64", action="store_true", help="both engines in float64")
-    parser.add_argument("--data-dir", default=None, help="MNIST directory (else $CNNLAB_DATA)")
+    add_data_dir(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from cnnlab.data import load_mnist, normalize
+    from cnnlab.text import count_noun, text_table
     from cnnlab.training.engines import ENGINES, REFERENCE
     from cnnlab.training.parity import run_parity
 
@@ -44,13 +57,15 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         dtype=np.float64 if args.float64 else np.float32,
     )
-    print(f"{'step':>5}  {'numpy loss':>12}  {'pytorch loss':>12}  {'|difference|':>12}")
-    for i, (a, b) in enumerate(zip(result.scratch_losses, result.torch_losses, strict=True)):
-        print(f"{i + 1:>5}  {a:>12.8f}  {b:>12.8f}  {abs(a - b):>12.3e}")
+    rows = [
+        [i + 1, f"{a:.8f}", f"{b:.8f}", f"{abs(a - b):.3e}"]
+        for i, (a, b) in enumerate(zip(result.scratch_losses, result.torch_losses, strict=True))
+    ]
+    print(text_table(["step", "numpy loss", "pytorch loss", "|difference|"], rows, "rrrr"))
     diffs = np.abs(result.scratch_losses - result.torch_losses)
     print(
         f"largest loss difference: {diffs.max():.3e} "
-        f"(relative {result.max_relative_loss_difference:.3e}); "
-        f"largest weight difference after {args.steps} steps: {result.max_weight_difference:.3e}"
+        f"(relative {result.max_relative_loss_difference:.3e}); largest weight difference "
+        f"after {count_noun(args.steps, 'step')}: {result.max_weight_difference:.3e}"
     )
     return 0

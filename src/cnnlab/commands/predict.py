@@ -7,9 +7,10 @@ import json
 import sys
 from pathlib import Path
 
+from cnnlab.commands.options import add_device
+
 NAME = "predict"
 HELP = "classify your own digit images (PNG/JPEG, any size) with a trained run"
-ORDER = 55
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -17,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", nargs="+", metavar="IMAGE")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--cam", action="store_true", help="also save a CAM overlay per image")
-    parser.add_argument("--device", default="cpu", help="torch runs: cpu, cuda or mps")
+    add_device(parser, "cpu")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,7 +6,6 @@ import argparse
 
 NAME = "report"
 HELP = "build the self-contained HTML report (and its Markdown twin) from run directories"
-ORDER = 60
 DEFAULT_TITLE = "cnnlab report: what the networks learned"  # as build_report's default
 
 

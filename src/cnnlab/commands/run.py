@@ -4,53 +4,46 @@ from __future__ import annotations
 
 import argparse
 
-from cnnlab.commands import comma_separated
+from cnnlab.commands.options import (
+    add_data_dir,
+    add_epochs,
+    add_quiet,
+    add_threads,
+    engine_list,
+    model_list,
+)
 
 NAME = "run"
 HELP = "reproduce the whole five-network comparison (plus mlp3 in NumPy) and build the report"
-ORDER = 5
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from cnnlab.pipeline import ENGINES, MODELS, default_epochs_note
+    from cnnlab.pipeline import ENGINES, MODELS
 
     parser.add_argument("--quick", action="store_true", help="smoke profile: 3,000 images, 1 epoch")
-    parser.add_argument("--out", default=None, help="output folder (default: runs, runs/quick)")
     parser.add_argument(
-        "--epochs", type=int, default=None, help=f"per model: {default_epochs_note()}"
+        "--out", default=None, help="output folder (default: runs, or runs/quick with --quick)"
     )
-    parser.add_argument("--models", type=comma_separated, default=MODELS, help="comma-separated")
+    add_epochs(parser)
+    parser.add_argument("--models", type=model_list, default=MODELS, help="comma-separated")
     parser.add_argument(
         "--engines",
-        type=comma_separated,
+        type=engine_list,
         default=ENGINES,
-        help="comma-separated: scratch, torch, keras",
+        help="comma-separated, from scratch, torch, keras",
     )
     parser.add_argument("--force", action="store_true", help="retrain finished runs too")
     parser.add_argument("--open", action="store_true", help="open the report in a browser")
-    parser.add_argument("--threads", type=int, default=0, help="0: every core")
-    parser.add_argument("--data-dir", default=None, help="MNIST directory (else $CNNLAB_DATA)")
-    parser.add_argument("--quiet", action="store_true", help="no per-epoch progress bars")
+    add_threads(parser)
+    add_data_dir(parser)
+    add_quiet(parser, help="no per-epoch progress bars")
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from cnnlab.errors import UserError
-    from cnnlab.models import MODEL_NAMES
     from cnnlab.pipeline import RunPlan, comparison_table, run_comparison
-    from cnnlab.training.engines import ENGINES
 
-    for name in args.models:
-        if name not in MODEL_NAMES:
-            raise UserError(
-                f"unknown model {name!r} in --models; choose from {', '.join(MODEL_NAMES)}."
-            )
-    for name in args.engines:
-        if name not in ENGINES:
-            raise UserError(
-                f"unknown engine {name!r} in --engines; choose from {', '.join(ENGINES)}."
-            )
     out = Path(args.out) if args.out else Path("runs/quick" if args.quick else "runs")
     plan = RunPlan(
         models=args.models,

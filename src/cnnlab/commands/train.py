@@ -4,52 +4,31 @@ from __future__ import annotations
 
 import argparse
 
-from cnnlab.models.spec import ARCHITECTURES
-from cnnlab.training.config import MODEL_DEFAULTS, TrainConfig
+from cnnlab.commands.options import add_training_options, directory_name, engine_name, model_name
+from cnnlab.models import MODEL_NAMES
+from cnnlab.training.config import TrainConfig
 from cnnlab.training.engines import ENGINES
-from cnnlab.training.schedule import SCHEDULES
 
 NAME = "train"
 HELP = "train one network (NumPy or PyTorch engine) into a run directory"
-ORDER = 20
-
-_D = TrainConfig()
-
-
-def _defaults(key: str) -> str:
-    return ", ".join(f"{m}: {v[key]}" for m, v in MODEL_DEFAULTS.items())
-
-
-def add_training_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by `train` and `run`."""
-    parser.add_argument(
-        "--epochs", type=int, default=None, help=f"per model: {_defaults('epochs')}"
-    )
-    parser.add_argument("--batch-size", type=int, default=_D.batch_size)
-    parser.add_argument("--optimizer", choices=("sgd", "adam"), default=_D.optimizer)
-    parser.add_argument("--lr", type=float, default=None, help=f"per model: {_defaults('lr')}")
-    parser.add_argument("--momentum", type=float, default=_D.momentum, help="SGD only")
-    parser.add_argument("--weight-decay", type=float, default=_D.weight_decay)
-    parser.add_argument("--lr-schedule", choices=SCHEDULES, default=_D.lr_schedule)
-    parser.add_argument("--seed", type=int, default=_D.seed)
-    parser.add_argument("--val-size", type=int, default=_D.val_size)
-    parser.add_argument(
-        "--train-size", type=int, default=None, help="train on a seeded subset (default: all)"
-    )
-    parser.add_argument(
-        "--device", choices=("auto", "cpu", "cuda", "mps"), default=_D.device, help="torch only"
-    )
-    parser.add_argument("--threads", type=int, default=_D.threads, help="0: every core")
-    parser.add_argument("--data-dir", default=None, help="MNIST directory (else $CNNLAB_DATA)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", choices=sorted(ARCHITECTURES), default=_D.model)
-    parser.add_argument("--engine", choices=tuple(ENGINES), default=_D.engine)
+    d = TrainConfig()
+    parser.add_argument(
+        "--model", type=model_name, default=d.model, help=f"one of {', '.join(MODEL_NAMES)}"
+    )
+    parser.add_argument(
+        "--engine", type=engine_name, default=d.engine, help=f"one of {', '.join(ENGINES)}"
+    )
     add_training_options(parser)
-    parser.add_argument("--out", default=_D.out, help="parent of the run directory")
-    parser.add_argument("--name", default=None, help="run directory name (default: MODEL-ENGINE)")
+    parser.add_argument("--out", default=d.out, help="parent of the run directory")
+    parser.add_argument(
+        "--name",
+        type=directory_name,
+        default=None,
+        help="run directory name inside --out (default: MODEL-ENGINE)",
+    )
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run")
     parser.add_argument("--force", action="store_true", help="start over in an existing run dir")
     parser.add_argument(
@@ -64,12 +43,12 @@ def config_from_args(args: argparse.Namespace, **overrides) -> TrainConfig:
 
 def run(args: argparse.Namespace) -> int:
     from cnnlab.rundir import RunDir
+    from cnnlab.text import count_noun
     from cnnlab.training.trainer import train
 
     run_dir = train(config_from_args(args), resume=args.resume, force=args.force, quiet=args.quiet)
     status = RunDir(run_dir).status()
-    print(
-        f"{run_dir}: test accuracy {status['test_accuracy']:.4f} ({status['epochs_done']} epochs)"
-    )
+    epochs = count_noun(status["epochs_done"], "epoch")
+    print(f"{run_dir}: test accuracy {status['test_accuracy']:.4f} ({epochs})")
     print(f"TensorBoard: tensorboard --logdir {run_dir.parent}")
     return 0

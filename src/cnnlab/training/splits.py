@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnlab.data import Mnist, load_mnist, normalize, split_train_val
+from cnnlab.errors import UserError
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,10 +37,27 @@ class Splits:
         }
 
 
+def check_split_sizes(available: int, val_size: int, train_size: int | None = None) -> None:
+    """A UserError, saying how many images there are, when `val_size` leaves no training image
+    or `train_size` asks for more than remain: a subset is never clamped silently."""
+    if val_size >= available:
+        raise UserError(
+            f"--val-size {val_size} leaves no training images: the training set has "
+            f"{available:,} images; hold out fewer (the default is 5000)."
+        )
+    remaining = available - val_size
+    if train_size is not None and train_size > remaining:
+        raise UserError(
+            f"--train-size {train_size} is more than the {remaining:,} training images left "
+            f"after --val-size {val_size} (of {available:,}); ask for at most {remaining}."
+        )
+
+
 def load_splits(cfg, progress: bool = True) -> Splits:
     """The splits of a resolved `TrainConfig`: `val_size` images held out of the training set,
     stratified and seeded by `seed`; `train_size` keeps a seeded subset of the rest."""
     data = load_mnist(cfg.data_dir, progress=progress)
+    check_split_sizes(len(data.train_labels), cfg.val_size, cfg.train_size)
     train_idx, val_idx = split_train_val(data.train_labels, cfg.val_size, cfg.seed)
     if cfg.train_size is not None:
         # a seeded subset, so a --train-size run sees the same images every time

@@ -127,14 +127,18 @@ class TorchEngine:
 
 
 def pick_device(requested: str) -> str:
-    """`auto` -> the first accelerator present (cuda, then mps), else cpu."""
+    """`auto` -> the first accelerator present (cuda, then mps), else cpu; an accelerator asked
+    for by name and absent is a UserError naming the devices there are."""
     import torch
 
+    mps = getattr(torch.backends, "mps", None)
+    present = {"cuda": torch.cuda.is_available(), "mps": mps is not None and mps.is_available()}
     if requested == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        return "mps" if mps is not None and mps.is_available() else "cpu"
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda was asked for, but PyTorch sees no CUDA device here.")
+        return next((name for name, here in present.items() if here), "cpu")
+    if requested in present and not present[requested]:
+        available = ", ".join(["cpu", *(name for name, here in present.items() if here)])
+        raise UserError(
+            f"--device {requested} was asked for, but PyTorch sees no {requested.upper()} device "
+            f"here; available: {available} (or use --device auto)."
+        )
     return requested

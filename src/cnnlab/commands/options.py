@@ -1,0 +1,242 @@
+"""Options that several commands share, and the checks that run while argparse parses them.
+
+Every check is an argparse `type=` function: a bad value stops the command before any work,
+with one sentence naming the option and exit code 2 (argparse's error exit). The sentences
+start with "must"; `CommandParser.error` puts the option's name in front of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+from collections.abc import Callable
+
+from cnnlab.models import MODEL_NAMES
+from cnnlab.training.config import MODEL_DEFAULTS, TrainConfig
+from cnnlab.training.engines import ENGINES, OPTIMIZERS
+from cnnlab.training.schedule import SCHEDULES
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+OPTIMIZER_HELP = "sgd (with --momentum) or adam"
+DATA_DIR_HELP = "MNIST directory (default: $CNNLAB_DATA if set, else the user cache)"
+_CHECK_FAILED = re.compile(r"argument (?P<flags>\S+): (?P<reason>must .*)", re.DOTALL)
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An ArgumentParser whose help shows defaults plainly and whose value errors read
+    "--epochs must be a whole number of at least 1, not 0." (subparsers inherit both)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        found = _CHECK_FAILED.fullmatch(message)
+        if found:  # "argument -o/--output: must ..." -> "--output must ..."
+            message = f"{found['flags'].split('/')[-1]} {found['reason']}"
+        super().error(message)
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Appends "(default: X)" to an option's help, once: not when the help already names its
+    default, not for None, False or SUPPRESS, and a tuple reads "cnn2,cnn3,mlp3"."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default is None or default is False:
+            return text
+        if default == argparse.SUPPRESS or not action.option_strings:
+            return text
+        if isinstance(default, tuple | list):
+            default = ",".join(str(item) for item in default)
+        shown = str(default).replace("%", "%%")  # help strings are %-formatted by argparse
+        return f"{text} (default: {shown})".strip()
+
+
+# -- checks: argparse `type=` functions ---------------------------------------------------------
+
+
+def _shown(text: str) -> str:
+    return text if text.strip() else repr(text)
+
+
+def whole_number(least: int) -> Callable[[str], int]:
+    """A `type=` for a whole number of at least `least`."""
+
+    def check(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < least:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number of at least {least}, not {_shown(text)}."
+            )
+        return value
+
+    check.__name__ = f"whole number >= {least}"
+    return check
+
+
+def _finite(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, not {_shown(text)}.") from None
+    if not math.isfinite(value):
+        kind = "not a number" if math.isnan(value) else "infinite"
+        raise argparse.ArgumentTypeError(f"must be {what}, not {text.strip()} ({kind}).")
+    return value
+
+
+def positive_number(text: str) -> float:
+    """A `type=` for a finite number above 0 (a learning rate)."""
+    value = _finite(text, "a finite number above 0")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, not {text}.")
+    return value
+
+
+def non_negative_number(text: str) -> float:
+    """A `type=` for a finite number of at least 0 (a weight decay)."""
+    value = _finite(text, "a finite number of at least 0")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of at least 0, not {text}.")
+    return value
+
+
+def momentum(text: str) -> float:
+    """A `type=` for SGD's momentum: 0 <= m < 1 (at 1 the velocity never decays)."""
+    what = "a number from 0 up to but not including 1"
+    value = _finite(text, what)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be {what}, not {text}.")
+    return value
+
+
+def directory_name(text: str) -> str:
+    """A `type=` for one directory name inside `--out`: no separator, not "", "." or "..",
+    so a run is never written anywhere else."""
+    separators = {"/", "\\", os.sep, os.altsep} - {None}
+    if text in ("", ".", "..") or any(s in text for s in separators) or "\0" in text:
+        raise argparse.ArgumentTypeError(
+            f"must be a single directory name (no '/', not '.' or '..'), not {text!r}."
+        )
+    return text
+
+
+def _one_of(kind: str, known: tuple[str, ...], text: str) -> str:
+    name = text.strip()
+    if name not in known:
+        raise argparse.ArgumentTypeError(
+            f"must be one of {', '.join(known)}, not {_shown(text)} (an unknown {kind})."
+        )
+    return name
+
+
+def _list_of(kind: str, known: tuple[str, ...], text: str) -> tuple[str, ...]:
+    names = comma_separated(text)
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        found = f"{unknown[0]!r} is not one" if unknown else "none was given"
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated {kind} names from {', '.join(known)}; {found}."
+        )
+    return names
+
+
+def comma_separated(text: str) -> tuple[str, ...]:
+    """`cnn2, cnn3` -> ("cnn2", "cnn3"): a comma-separated option as a tuple of names."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def model_name(text: str) -> str:
+    """A `type=` for one model of the registry (`cnnlab.models.MODEL_NAMES`)."""
+    return _one_of("model", MODEL_NAMES, text)
+
+
+def engine_name(text: str) -> str:
+    """A `type=` for one engine of the registry (`cnnlab.training.engines.ENGINES`)."""
+    return _one_of("engine", tuple(ENGINES), text)
+
+
+def model_list(text: str) -> tuple[str, ...]:
+    """A `type=` for comma-separated models of the registry."""
+    return _list_of("model", MODEL_NAMES, text)
+
+
+def engine_list(text: str) -> tuple[str, ...]:
+    """A `type=` for comma-separated engines of the registry."""
+    return _list_of("engine", tuple(ENGINES), text)
+
+
+# -- options ------------------------------------------------------------------------------------
+
+
+def add_data_dir(parser: argparse.ArgumentParser, help: str = DATA_DIR_HELP) -> None:
+    parser.add_argument("--data-dir", default=None, metavar="DIR", help=help)
+
+
+def add_device(parser: argparse.ArgumentParser, default: str, help: str = "torch runs") -> None:
+    parser.add_argument("--device", choices=DEVICES, default=default, help=help)
+
+
+def add_threads(parser: argparse.ArgumentParser, help: str = "0: every core") -> None:
+    parser.add_argument("--threads", type=whole_number(0), default=0, help=help)
+
+
+def add_quiet(parser: argparse.ArgumentParser, help: str = "no progress bars") -> None:
+    parser.add_argument("--quiet", action="store_true", help=help)
+
+
+def per_model_default(key: str) -> str:
+    """ "default per model: cnn2: 4, cnn3: 4, mlp3: 6" for `--epochs` and `--lr`."""
+    return "default per model: " + ", ".join(f"{m}: {v[key]}" for m, v in MODEL_DEFAULTS.items())
+
+
+def add_epochs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--epochs", type=whole_number(1), default=None, help=per_model_default("epochs")
+    )
+
+
+def add_training_options(parser: argparse.ArgumentParser) -> None:
+    """The options of one training run (`train`), each checked as it is parsed."""
+    d = TrainConfig()
+    add_epochs(parser)
+    parser.add_argument(
+        "--batch-size", type=whole_number(1), default=d.batch_size, help="images per step"
+    )
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help=OPTIMIZER_HELP)
+    parser.add_argument(
+        "--lr", type=positive_number, default=None, help="learning rate, " + per_model_default("lr")
+    )
+    parser.add_argument("--momentum", type=momentum, default=d.momentum, help="SGD only")
+    parser.add_argument(
+        "--weight-decay", type=non_negative_number, default=d.weight_decay, help="L2 penalty"
+    )
+    parser.add_argument(
+        "--lr-schedule",
+        choices=SCHEDULES,
+        default=d.lr_schedule,
+        help="how the learning rate falls over the run",
+    )
+    parser.add_argument(
+        "--seed", type=whole_number(0), default=d.seed, help="weights, split and batch order"
+    )
+    parser.add_argument(
+        "--val-size", type=whole_number(1), default=d.val_size, help="validation images"
+    )
+    parser.add_argument(
+        "--train-size",
+        type=whole_number(1),
+        default=None,
+        help="train on a seeded subset of this many images (default: all not held out)",
+    )
+    add_device(parser, d.device, help="torch only")
+    add_threads(parser)
+    add_data_dir(parser)
+    add_quiet(parser)
