@@ -141,7 +141,7 @@ def _profile_table(profile: dict, phase: str, what: str) -> str:
         f"median {p['median_ms']:.2f} ms over {p['calls']} calls; median per part, % of that"
     )
     rows = [[r["part"], r["pass"], f"{r['ms']:.3f}", f"{r['percent']:.1f}"] for r in p["rows"]]
-    return title + "\n" + _table(["part", "pass", "ms", "%"], rows, "llrr")
+    return title + "\n" + text_table(["part", "pass", "ms", "%"], rows, "llrr")
 
 
 def _epoch_table(epoch: dict, target: float) -> str:
