@@ -74,3 +74,23 @@ def one_thread():
     with threadpool_limits(limits=1, user_api="blas"):
         yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, mnist_dir):
+    """One finished mlp3 run in the NumPy engine on 640 images (seconds to train): a real run
+    directory for tests that corrupt, lock or report on one. Copy it before changing it."""
+    from cnnlab.training.config import TrainConfig
+    from cnnlab.training.trainer import train
+
+    cfg = TrainConfig(
+        model="mlp3",
+        engine="scratch",
+        epochs=1,
+        train_size=640,
+        val_size=200,
+        out=str(tmp_path_factory.mktemp("tiny")),
+        data_dir=str(mnist_dir),
+        threads=1,
+    )
+    return train(cfg, quiet=True)

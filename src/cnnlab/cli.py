@@ -42,6 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as err:
         print(f"cnnlab: error: {err}", file=sys.stderr)
         return UserError.exit_code
+    except OSError as err:  # a write no command caught itself: still one sentence
+        where = err.filename or "a file"
+        print(f"cnnlab: error: cannot use {where}: {err.strerror or err}.", file=sys.stderr)
+        return UserError.exit_code
     except KeyboardInterrupt:
         print("cnnlab: interrupted", file=sys.stderr)
         return 130

@@ -1,6 +1,8 @@
 """Atomic file writes: a temporary file beside the target, then `os.replace`.
 
 A reader never sees a half-written file, and an interrupted write leaves the old file intact.
+A write the operating system refuses (a full disk, a read-only filesystem, `--out` naming a
+file) becomes one `UserError` sentence naming the path and the reason.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from cnnlab.errors import UserError
 
 
 def _default_mode() -> int:
@@ -25,12 +29,31 @@ def _default_mode() -> int:
 _FILE_MODE = _default_mode()
 
 
+def cannot_write(path: str | os.PathLike, err: OSError) -> UserError:
+    """The one sentence for a path the operating system would not let cnnlab write."""
+    reason = err.strerror or str(err)
+    return UserError(f"cannot write {path}: {reason}.")
+
+
+def make_dir(path: str | os.PathLike) -> Path:
+    """`mkdir -p path`, with a refusal turned into one sentence."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise cannot_write(path, err) from None
+    return path
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary file beside `path`; on success it replaces `path`, on error it vanishes."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    make_dir(path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise cannot_write(path, err) from None
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
@@ -38,9 +61,11 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
             os.fsync(f.fileno())
         os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as err:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise cannot_write(path, err) from None
         raise
 
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cnnlab.errors import UserError
-from cnnlab.fileio import write_json
+from cnnlab.fileio import make_dir, write_json
 from cnnlab.rundir import RunDir
+from cnnlab.runlock import locked_all
 from cnnlab.text import count_noun, text_table
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.engines import REFERENCE, SCRATCH, available, engine_class
@@ -70,7 +71,10 @@ def _state(cfg: TrainConfig, run: RunDir) -> str:
             f"{run.path} holds a run with other settings ({', '.join(different)}); "
             "add --force to retrain it, or choose another --out."
         )
-    return "finished" if run.status()["complete"] else "unfinished"
+    if run.status()["complete"]:
+        return "finished"
+    # killed before its first checkpoint: nothing to continue, so it starts over (--force)
+    return "unfinished" if run.checkpoint(cfg.engine).is_file() else "new"
 
 
 def _progress(index: int, total: int, label: str, what: str, started: float, done_fraction):
@@ -88,11 +92,6 @@ def _clock(seconds: float) -> str:
 
 def run_comparison(plan: RunPlan) -> dict:
     """Train/evaluate/visualise every pair; returns {"runs", "report", "summary", ...}."""
-    from cnnlab.analysis.cam_runs import draw_cams
-    from cnnlab.analysis.evaluation import evaluate_run
-    from cnnlab.report import build_report, summary_rows
-    from cnnlab.training.trainer import train
-
     for name in [e for e in plan.engines if not available(e)]:
         plan.engines = tuple(e for e in plan.engines if e != name)
         plan.skipped.append(
@@ -103,7 +102,18 @@ def run_comparison(plan: RunPlan) -> dict:
     pairs = plan.pairs()
     if not pairs:
         raise UserError("nothing to run: no model/engine pair is left.")
-    plan.out.mkdir(parents=True, exist_ok=True)
+    make_dir(plan.out)
+    # One `cnnlab run` per --out at a time: every run directory is held before any is touched.
+    with locked_all(plan.out / f"{model}-{engine}" for model, engine in pairs):
+        return _run_pairs(plan, pairs)
+
+
+def _run_pairs(plan: RunPlan, pairs: list[tuple[str, str]]) -> dict:
+    from cnnlab.analysis.cam_runs import draw_cams
+    from cnnlab.analysis.evaluation import evaluate_run
+    from cnnlab.report import build_report, summary_rows
+    from cnnlab.training.trainer import train
+
     started = time.perf_counter()
     configs = {p: _config(plan, *p) for p in pairs}
     # Decide up front what is reused, so the time-left estimate counts only epochs still to train.
@@ -130,7 +140,7 @@ def run_comparison(plan: RunPlan) -> dict:
             train(
                 configs[(model, engine)],
                 resume=state == "unfinished",
-                force=plan.force,
+                force=plan.force or state == "new",
                 quiet=plan.quiet,
             )
             trained += epochs

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import platform
-import shutil
 import sys
 from datetime import datetime, timezone
 from importlib import metadata
@@ -20,6 +19,16 @@ from typing import Any
 
 from cnnlab.errors import UserError
 from cnnlab.fileio import write_json
+from cnnlab.runcheck import (
+    EVALUATION_FIELDS,
+    FORMAT,
+    FORMAT_VERSION,
+    STATUS_FIELDS,
+    check_config,
+    check_fields,
+    is_cnnlab_config,
+)
+from cnnlab.runlock import LOCK, locked
 
 CONFIG = "config.json"
 STATUS = "status.json"
@@ -27,6 +36,8 @@ METRICS = "metrics.jsonl"
 EVALUATION = "evaluation.json"
 PROBABILITIES = "probabilities.npy"
 CAM_DIR = "cam"
+# What `cnnlab cam` and `predict --cam` write under cam/ (the only files --force removes there).
+CAM_GLOBS = ("cam_*.png", "cam_*.json", "gradcam_*.png", "gradcam_*.json", "predict/*_cam.png")
 EVENTS_GLOB = "events.out.tfevents.*"
 # What `cnnlab evaluate` writes beside them.
 EVALUATION_FILES = (
@@ -97,22 +108,48 @@ class RunDir:
                 "give a directory written by `cnnlab train`."
             )
 
+    def is_cnnlabs(self) -> bool:
+        """Whether cnnlab wrote this run: its config.json carries the format marker (or is an
+        older cnnlab config, see `is_cnnlab_config`). Only such a directory is ever cleared."""
+        return self.has_run() and is_cnnlab_config(read_json_file(self.path / CONFIG))
+
+    def check_trainable(self) -> None:
+        """A UserError when training must not write here: the path is a file, or a non-empty
+        directory that is not a cnnlab run (it writes nothing itself)."""
+        if self.path.exists() and not self.path.is_dir():
+            raise UserError(f"{self.path} is a file, not a directory; choose another --name.")
+        others = [p for p in self.path.iterdir() if p.name != LOCK] if self.path.exists() else []
+        if not others or self.is_cnnlabs():
+            return
+        checkpoints = [p.name for p in self.written_files() if p.name.startswith("checkpoint")]
+        if checkpoints and not self.has_run():
+            what = f"holds {checkpoints[0]} but no {CONFIG}"
+        elif self.has_run():
+            what = f"has a {CONFIG} that cnnlab did not write"
+        else:
+            what = "is not empty and is not a cnnlab run directory"
+        raise UserError(
+            f"{self.path} {what}; cnnlab leaves its files alone: choose another --name or --out."
+        )
+
     # -- config and status ------------------------------------------------------------------
 
     def config(self) -> dict[str, Any]:
+        """config.json, its fields checked (one sentence naming the file and the field)."""
         config = read_json_file(self.path / CONFIG)
-        if not isinstance(config, dict):
-            raise UserError(f"{self.path / CONFIG} does not hold a JSON object.")
+        check_config(self.path / CONFIG, config)
         return config
 
     def write_config(self, config: dict[str, Any]) -> None:
-        write_json(self.path / CONFIG, config)
+        marker = {"format": FORMAT, "format_version": FORMAT_VERSION}
+        write_json(self.path / CONFIG, marker | config)
 
     def status(self) -> dict[str, Any]:
         """What training wrote last; a run that never finished an epoch has none yet."""
         path = self.path / STATUS
         status = read_json_file(path) if path.exists() else {}
-        return {"complete": False, "epochs_done": 0} | (status if isinstance(status, dict) else {})
+        check_fields(path, status, STATUS_FIELDS, "rerun or resume the training that writes it")
+        return {"complete": False, "epochs_done": 0} | status
 
     def write_status(self, **status: Any) -> None:
         write_json(self.path / STATUS, status)
@@ -160,8 +197,7 @@ class RunDir:
         if not path.exists():
             return None
         evaluation = read_json_file(path)
-        if not isinstance(evaluation, dict):
-            raise UserError(f"{path} does not hold a JSON object; rerun `cnnlab evaluate`.")
+        check_fields(path, evaluation, EVALUATION_FIELDS, "rerun `cnnlab evaluate` on this run")
         return evaluation
 
     # -- checkpoints and clearing -----------------------------------------------------------
@@ -181,12 +217,35 @@ class RunDir:
         found = [self.path / n for n in names if (self.path / n).exists()]
         return found + sorted(self.path.glob(EVENTS_GLOB))
 
+    def cam_files(self) -> list[Path]:
+        cam = self.path / CAM_DIR
+        return sorted(p for pattern in CAM_GLOBS for p in cam.glob(pattern) if p.is_file())
+
     def clear(self) -> None:
-        """Remove what an earlier run wrote (for --force); other files are left alone."""
-        for path in self.written_files():
+        """Remove what an earlier run wrote (for --force), only where cnnlab's marker is;
+        every other file, in cam/ too, is left alone."""
+        if not self.is_cnnlabs():
+            raise UserError(f"{self.path} is not a cnnlab run directory; it is left as it is.")
+        for path in self.cam_files() + self.written_files():
             path.unlink()
-        if (self.path / CAM_DIR).is_dir():
-            shutil.rmtree(self.path / CAM_DIR)
+        for folder in (self.path / CAM_DIR / "predict", self.path / CAM_DIR):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty: a file the user put there stays
+
+    def remove_if_useless(self) -> None:
+        """After a failed first training: remove what it wrote when no checkpoint came of it,
+        so no empty run directory is left behind (the directory itself goes when empty)."""
+        if any(p.name.startswith("checkpoint") for p in self.written_files()):
+            return
+        with contextlib.suppress(UserError, OSError):
+            self.clear()
+        with contextlib.suppress(OSError):
+            (self.path / LOCK).unlink()
+            self.path.rmdir()
+
+    def lock(self):
+        """Context manager: this process is the only writer here (see `cnnlab.runlock`)."""
+        return locked(self.path)
 
     # -- the trained model ------------------------------------------------------------------
 
@@ -196,9 +255,6 @@ class RunDir:
 
         self.require_run()
         config = self.config()
-        for key in ("model", "engine"):
-            if not isinstance(config.get(key), str):
-                raise UserError(f"{self.path / CONFIG} has no {key!r} field naming the {key}.")
         engine = make_engine(
             config["model"],
             config["engine"],

@@ -7,6 +7,7 @@ events (the same pictures), so `cnnlab report` and TensorBoard show the same thi
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +26,30 @@ WORST_ERRORS = 16
 
 
 def evaluate_run(run_dir: Path, data_dir=None, device: str = "cpu", quiet: bool = False) -> dict:
-    """Run the checkpoint on all test images; write evaluation.json, CSV, PNGs, TB images."""
+    """Run the checkpoint on all test images; write evaluation.json, CSV, PNGs, TB images.
+
+    Holds the run's lock; everything is computed before the first file is written, so a
+    failure leaves the previous evaluation's files as they were.
+    """
+    run = RunDir(run_dir)
+    run.require_run()
+    with run.lock():
+        return _evaluate_locked(run, data_dir, device, quiet)
+
+
+def _evaluate_locked(run: RunDir, data_dir, device: str, quiet: bool) -> dict:
     from cnnlab import viz
 
-    run = RunDir(run_dir)
     run_dir = run.path
     engine, config = run.load_trained(device)
+    status = run.status()
+    if not status["complete"]:
+        print(
+            f"cnnlab: warning: {run_dir} is unfinished ({status['epochs_done']} of "
+            f"{status.get('epochs', config.get('epochs', '?'))} epochs done); evaluating its "
+            "last checkpoint.",
+            file=sys.stderr,
+        )
     data = load_mnist(data_dir, progress=not quiet)
     labels = data.test_labels.astype(np.int64)
     probabilities = softmax(predict_logits(engine, normalize(data.test_images)))  # (10000, 10)
@@ -48,11 +67,6 @@ def evaluate_run(run_dir: Path, data_dir=None, device: str = "cpu", quiet: bool 
         for c in range(10)
     ]
     cm = np.asarray(summary["confusion_matrix"])
-    write_json(run_dir / EVALUATION, summary)
-    # float64: near-certain scores (1 - 1e-9) would all round to 1.0 in float32 and tie
-    _write_array(run_dir / PROBABILITIES, probabilities)
-    write_text(run_dir / "confusion_matrix.csv", _confusion_csv(cm))
-
     label = f"{config['model']} · {config['engine']}"
     pictures = {
         "confusion_matrix": viz.render_confusion_matrix(cm, title=f"{label}: confusion matrix"),
@@ -70,6 +84,10 @@ def evaluate_run(run_dir: Path, data_dir=None, device: str = "cpu", quiet: bool 
     records = run.records()
     if any(r.get("kind") == "epoch" for r in records):
         pictures["curves"] = viz.render_curves(records, title=f"{label}: learning curves")
+    write_json(run_dir / EVALUATION, summary)
+    # float64: near-certain scores (1 - 1e-9) would all round to 1.0 in float32 and tie
+    _write_array(run_dir / PROBABILITIES, probabilities)
+    write_text(run_dir / "confusion_matrix.csv", _confusion_csv(cm))
     for name, rgb in pictures.items():
         viz.save_png(rgb, run_dir / f"{name}.png")
     _log_to_tensorboard(run_dir, summary, pictures, data.test_images, probabilities, top, labels)

@@ -32,13 +32,18 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.analysis.cam import METHODS
     from cnnlab.analysis.cam_runs import draw_cams
     from cnnlab.errors import UserError
+    from cnnlab.rundir import RunDir
+    from cnnlab.runlock import locked_all
 
     if args.target is not None and not 0 <= args.target <= 9:
         raise UserError(f"--class {args.target} is not a digit class (0..9).")
     methods = METHODS if args.method == "both" else (args.method,)
-    path = draw_cams(
-        args.run_dirs, args.index, args.target, methods, args.out, args.data_dir, args.device
-    )
+    for run_dir in args.run_dirs:
+        RunDir(run_dir).require_run()
+    with locked_all(args.run_dirs):  # one writer per run directory
+        path = draw_cams(
+            args.run_dirs, args.index, args.target, methods, args.out, args.data_dir, args.device
+        )
     print(f"combined figure: {path}")
     for run_dir in args.run_dirs:
         print(f"per-model panels: {run_dir}/cam/")

@@ -65,9 +65,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _save_cam(run_dir: str, image_path: str, digit, device: str) -> Path:
     from cnnlab.analysis.cam_runs import draw_cams
+    from cnnlab.rundir import RunDir
 
     out = Path(run_dir) / "cam" / "predict"
-    comparison = draw_cams([Path(run_dir)], out_dir=out, device=device, image=digit)
-    target = out / f"{Path(image_path).stem}_cam.png"
-    comparison.replace(target)
+    with RunDir(run_dir).lock():  # it writes into the run directory
+        comparison = draw_cams([Path(run_dir)], out_dir=out, device=device, image=digit)
+        target = out / f"{Path(image_path).stem}_cam.png"
+        comparison.replace(target)
     return target

@@ -46,5 +46,11 @@ def run(args: argparse.Namespace) -> int:
         cam_dir=getattr(args, "cam_dir", None),
         title=args.title,
     )
-    print(f"wrote {html} and {md}")
+    if md is None:
+        print(
+            f"wrote {html} (no Markdown twin: {html.with_suffix('.md')} is not cnnlab's; "
+            "name one with --md FILE)"
+        )
+    else:
+        print(f"wrote {html} and {md}")
     return 0

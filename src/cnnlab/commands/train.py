@@ -41,12 +41,28 @@ def config_from_args(args: argparse.Namespace, **overrides) -> TrainConfig:
     return TrainConfig(**(values | overrides))
 
 
+def given_options(args: argparse.Namespace) -> set[str]:
+    """The TrainConfig options set on the command line: those that differ from the parser's
+    defaults (an option given with its default value counts as not given)."""
+    parser = argparse.ArgumentParser()
+    configure(parser)
+    defaults = vars(parser.parse_args([]))
+    fields = TrainConfig.__dataclass_fields__
+    return {k for k, v in vars(args).items() if k in fields and v != defaults.get(k)}
+
+
 def run(args: argparse.Namespace) -> int:
     from cnnlab.rundir import RunDir
     from cnnlab.text import count_noun
     from cnnlab.training.trainer import train
 
-    run_dir = train(config_from_args(args), resume=args.resume, force=args.force, quiet=args.quiet)
+    run_dir = train(
+        config_from_args(args),
+        resume=args.resume,
+        force=args.force,
+        quiet=args.quiet,
+        given=given_options(args),
+    )
     status = RunDir(run_dir).status()
     epochs = count_noun(status["epochs_done"], "epoch")
     print(f"{run_dir}: test accuracy {status['test_accuracy']:.4f} ({epochs})")

@@ -20,7 +20,7 @@ import numpy as np
 
 from cnnlab import fileio
 from cnnlab.errors import UserError
-from cnnlab.report import findings
+from cnnlab.report import findings, targets
 from cnnlab.rundir import RunDir
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -183,20 +183,22 @@ def build_report(
     out_md: str | os.PathLike | None = None,
     cam_dir: str | os.PathLike | None = None,
     title: str = "cnnlab report: what the networks learned",
-) -> tuple[Path, Path]:
-    """Write the HTML report and its Markdown twin; returns (html path, md path).
+) -> tuple[Path, Path | None]:
+    """Write the HTML report and its Markdown twin; returns (html path, md path or None).
 
-    run_dirs: run directories, shown in this order. out_md defaults to out_html with a .md
-    suffix. cam_dir holds cam_comparison.png / gradcam_comparison.png (default: the parent of
+    run_dirs: run directories, shown in this order. Neither file replaces one cnnlab did not
+    write, nor a run directory's own file (`targets.py`). out_md defaults to out_html with a
+    .md suffix, written only where that name is free or holds a cnnlab report.
+    cam_dir holds cam_comparison.png / gradcam_comparison.png (default: the parent of
     the first run directory).
     """
     runs = [load_run(d) for d in run_dirs]
     if not runs:
         raise UserError("no run directories given; name at least one, e.g. runs/cnn2-scratch.")
-    out_html = Path(out_html)
-    out_md = Path(out_md) if out_md is not None else out_html.with_suffix(".md")
+    out_html = targets.check_target(out_html, run_dirs, "-o")
+    out_md = targets.markdown_target(out_html, out_md, run_dirs)
     cam_dir = Path(cam_dir) if cam_dir is not None else runs[0].path.parent
-    md_base = out_md.parent.resolve()
+    md_base = (out_md or out_html).parent.resolve()
 
     rows = [_summary_row(run) for run in runs]
     ratios = findings.time_ratios(rows)
@@ -231,5 +233,6 @@ def build_report(
         "builder_versions": _builder_versions(),
     }
     fileio.write_text(out_html, _render("report.html.j2", context))
-    fileio.write_text(out_md, _render("report.md.j2", context))
+    if out_md is not None:
+        fileio.write_text(out_md, _render("report.md.j2", context))
     return out_html, out_md

@@ -30,8 +30,13 @@ def save_npz(
 
 def load_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
     """(model state, optimizer state, position); raises OSError/ValueError on a bad file."""
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
+    # Our own file handle: np.load leaves its own open when the archive is cut short.
+    with open(path, "rb") as f:
+        npz = np.load(f, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise ValueError("it is a single array, not a checkpoint archive")
+        with npz:
+            arrays = {k: npz[k] for k in npz.files}
     model = {k.removeprefix("model/"): v for k, v in arrays.items() if k.startswith("model/")}
     optimizer = {
         k.removeprefix("optimizer/"): v for k, v in arrays.items() if k.startswith("optimizer/")

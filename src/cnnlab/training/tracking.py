@@ -30,10 +30,22 @@ class Position:
     batch: int = 0  # batches of the next epoch already trained (a stop mid-epoch)
     step: int = 0  # optimizer steps so far
     seconds: float = 0.0  # training time so far
+    # The next epoch's batches trained before a stop: their loss sum, correct answers, images
+    # and seconds, so that epoch's record still covers all of it after a resume.
+    epoch_loss_sum: float = 0.0
+    epoch_correct: int = 0
+    epoch_seen: int = 0
+    epoch_seconds: float = 0.0
+    first_loss: float | None = None  # the run's first training loss (the divergence rule)
+    best_val_accuracy: float = 0.0
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Position:
-        return cls(**{k: values[k] for k in ("epoch", "batch", "step", "seconds") if k in values})
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+    def epoch_so_far(self) -> tuple[float, int, int]:
+        return self.epoch_loss_sum, self.epoch_correct, self.epoch_seen
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

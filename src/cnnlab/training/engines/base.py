@@ -9,6 +9,8 @@ float32 images (B, 1, 28, 28) and int64 labels (B,). Each engine class also says
 from __future__ import annotations
 
 import contextlib
+import pickle
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -46,9 +48,38 @@ class Engine(Protocol):
     def load(self, path: Path) -> dict[str, Any]: ...
 
 
+# What loading a damaged checkpoint raises: a cut-short or empty file (BadZipFile, EOFError),
+# random bytes or a pickle where the weights belong (UnpicklingError), or one of the engines'
+# own complaints about shapes and names (ValueError, KeyError, RuntimeError).
+CHECKPOINT_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    KeyError,
+    TypeError,
+    RuntimeError,
+    zipfile.BadZipFile,
+    pickle.UnpicklingError,
+)
+
+
 def checkpoint_error(path: Path, err: Exception) -> UserError:
-    """The one sentence for a checkpoint file an engine cannot use."""
-    return UserError(f"the checkpoint {path} cannot be used: {err}")
+    """The one sentence for a checkpoint file an engine cannot use. Library messages about
+    unpickling are replaced: they suggest `allow_pickle`/`weights_only=False`, which would run
+    whatever code a hostile file holds."""
+    detail = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    if (
+        isinstance(err, (EOFError, zipfile.BadZipFile, pickle.UnpicklingError))
+        or "pickle" in detail.lower()
+        or not detail
+    ):
+        detail = "the file is empty, cut short or not a cnnlab checkpoint"
+    if len(detail) > 200:
+        detail = detail[:200] + "..."
+    return UserError(
+        f"the checkpoint {path} cannot be used ({detail}); retrain the run "
+        "(cnnlab train --force) or restore the file."
+    )
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ import numpy as np
 
 from cnnlab.errors import UserError
 from cnnlab.training.checkpoint import load_npz, save_npz
-from cnnlab.training.engines.base import checkpoint_error, torch_threads
+from cnnlab.training.engines.base import CHECKPOINT_ERRORS, checkpoint_error, torch_threads
 
 ADAM_EPSILON = 1e-8  # PyTorch's default; see the module docstring
 
@@ -160,7 +160,7 @@ class KerasEngine:
             if optimizer:
                 self._load_optimizer(optimizer)
             return position
-        except (OSError, ValueError, KeyError) as err:
+        except CHECKPOINT_ERRORS as err:
             raise checkpoint_error(path, err) from None
 
     def _load_optimizer(self, state: dict[str, np.ndarray]) -> None:

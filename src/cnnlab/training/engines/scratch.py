@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from cnnlab.training.checkpoint import load_npz, save_npz
-from cnnlab.training.engines.base import blas_threads, checkpoint_error
+from cnnlab.training.engines.base import CHECKPOINT_ERRORS, blas_threads, checkpoint_error
 
 
 class ScratchEngine:
@@ -98,5 +98,5 @@ class ScratchEngine:
             if optimizer:
                 self.optimizer.load_state_dict(optimizer)
             return position
-        except (OSError, ValueError, KeyError) as err:
+        except CHECKPOINT_ERRORS as err:
             raise checkpoint_error(path, err) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from cnnlab.errors import UserError
 from cnnlab.fileio import atomic_open
-from cnnlab.training.engines.base import checkpoint_error, torch_threads
+from cnnlab.training.engines.base import CHECKPOINT_ERRORS, checkpoint_error, torch_threads
 
 
 class TorchEngine:
@@ -117,12 +118,14 @@ class TorchEngine:
 
     def load(self, path: Path) -> dict[str, Any]:
         try:
-            state = self.torch.load(path, map_location=self.device, weights_only=True)
+            with warnings.catch_warnings():  # a foreign pickle's protocol warning: noise
+                warnings.simplefilter("ignore")
+                state = self.torch.load(path, map_location=self.device, weights_only=True)
             self.model.load_state_dict(state["model"], strict=True)
             if "optimizer" in state:
                 self.optimizer.load_state_dict(state["optimizer"])
             return json.loads(state.get("position", "{}"))
-        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as err:
+        except CHECKPOINT_ERRORS as err:
             raise checkpoint_error(path, err) from None
 
 

@@ -1,0 +1,104 @@
+"""One writer per run directory: an exclusive `fcntl.flock` on `RUN_DIR/.cnnlab.lock`.
+
+`train`, `evaluate`, `cam` (and `predict --cam` while it writes into the run) hold the lock
+for as long as they write. The lock belongs to the open file, so the kernel releases it when
+the process ends in any way, SIGKILL included: a lock is never stale. The file holds the
+holder's PID, only to name it in the message a second process gets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from cnnlab.errors import UserError
+from cnnlab.fileio import cannot_write, make_dir
+
+LOCK = ".cnnlab.lock"
+# Run directories this process holds (resolved path -> lock file descriptor): `cnnlab run`
+# locks every run up front and then trains and evaluates them, which take the lock again.
+_HELD: dict[Path, int] = {}
+
+
+class RunBusyError(UserError):
+    """Another process holds the run directory's lock."""
+
+    def __init__(self, path: Path, holder: str) -> None:
+        self.path, self.holder = path, holder
+        super().__init__(
+            f"{path} is in use by another cnnlab process (PID {holder}); wait for it to "
+            "finish, or stop that process, then try again."
+        )
+
+
+def _acquire(path: Path) -> int:
+    """The open, locked lock file of run directory `path`; RunBusyError when it is taken."""
+    lock_path = path / LOCK
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise cannot_write(lock_path, err) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        raise RunBusyError(path, holder) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def _only_lock_left(path: Path) -> bool:
+    with contextlib.suppress(OSError):
+        return [p.name for p in path.iterdir()] == [LOCK]
+    return False
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike) -> Iterator[None]:
+    """Hold run directory `path` (created if needed) for this process, or raise RunBusyError.
+
+    Re-entrant within one process. A directory this call created and left holding nothing but
+    the lock file is removed again on the way out.
+    """
+    path = Path(path)
+    created = not path.exists()
+    make_dir(path)
+    key = path.resolve()
+    if key in _HELD:
+        yield
+        return
+    _HELD[key] = _acquire(path)
+    try:
+        yield
+    finally:
+        fd = _HELD.pop(key)
+        if created and _only_lock_left(path):
+            with contextlib.suppress(OSError):
+                (path / LOCK).unlink()
+                path.rmdir()
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def locked_all(paths: Iterable[str | os.PathLike]) -> Iterator[None]:
+    """Hold every run directory of `paths`; when any is busy, release them all and raise one
+    UserError naming every busy directory and its holder."""
+    with contextlib.ExitStack() as stack:
+        busy = []
+        for path in paths:
+            try:
+                stack.enter_context(locked(path))
+            except RunBusyError as err:
+                busy.append(f"{err.path} (PID {err.holder})")
+        if busy:
+            stack.close()
+            raise UserError(
+                f"another cnnlab process is using {', '.join(busy)}; nothing was changed; "
+                "wait for it to finish, or choose another --out."
+            )
+        yield
