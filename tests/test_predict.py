@@ -2,9 +2,11 @@
 
 import json
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from cnnlab.analysis.metrics import format_probability, top_classes
 from cnnlab.cli import main
 
 
@@ -78,3 +80,28 @@ def test_predict_table_and_cam_overlay(trained_runs, digit_files, capsys):
     overlay = out.split("CAM overlay:")[1].strip().splitlines()[0]
     with Image.open(overlay) as image:
         assert image.width > 200
+
+
+def test_predict_ranks_runner_ups_on_full_precision_scores(tmp_path, trained_runs, capsys):
+    path = tmp_path / "one.png"
+    _draw_digit(path, 1, 90, (0, 0), light_background=True)
+    assert main(["predict", str(trained_runs["cnn2-torch"]), str(path), "--json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)
+    probabilities, logits = np.array(result["probabilities"]), np.array(result["logits"])
+    assert result["top3"] == list(np.argsort(-logits, kind="stable")[:3])
+    assert result["top3"] == list(np.argsort(-probabilities, kind="stable")[:3])
+    # full precision: the JSON numbers are the float64 softmax of the logits, not rounded
+    assert np.allclose(probabilities, np.exp(logits) / np.exp(logits).sum(), rtol=1e-12, atol=0)
+    assert main(["predict", str(trained_runs["cnn2-torch"]), str(path)]) == 0
+    table = capsys.readouterr().out
+    ranked = table.split("top 3:")[1].split(",")
+    assert [int(item.split("(")[0]) for item in ranked] == result["top3"]
+
+
+def test_tiny_runner_ups_keep_their_order():
+    # a drawn 1 of a confident network: rounded to 6 decimals, every runner-up would tie at 0
+    probabilities = np.full(10, 1e-12)
+    probabilities[[1, 7, 4]] = [1 - 2.6e-8 - 1.7e-8, 2.6e-8, 1.7e-8]
+    assert top_classes(probabilities).tolist() == [1, 7, 4]
+    assert top_classes(np.log(probabilities)).tolist() == [1, 7, 4]
+    assert [format_probability(p) for p in probabilities[[7, 4]]] == ["2.6e-08", "1.7e-08"]

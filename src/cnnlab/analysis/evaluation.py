@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.analysis import metrics
-from cnnlab.analysis.metrics import format_probability
+from cnnlab.analysis.metrics import PROBABILITY_NOTE, format_probability
 from cnnlab.data import load_mnist, normalize
 from cnnlab.fileio import write_bytes, write_json, write_text
 from cnnlab.rundir import EVALUATION, PROBABILITIES, RunDir
@@ -111,12 +111,12 @@ def _log_to_tensorboard(run_dir, summary, pictures, images, probabilities, top, 
         lines = ["| class | test image | score | true label |", "|---|---|---|---|"]
         for c in range(10):
             scores = probabilities[top[c], c]
-            tag = f"top3/class_{c}_scores_" + "_".join(format_probability(s) for s in scores)
-            tb.image(tag, _top3_strip(images, top[c], labels, c))
+            # the tag stays fixed so a re-run replaces it; the scores are in the text table
+            tb.image(f"top3/class_{c}", _top3_strip(images, top[c], labels, c))
             for i, s in zip(top[c], scores, strict=True):
                 mark = "" if labels[i] == c else " **wrong**"
                 lines.append(f"| {c} | {i} | {format_probability(s)} | {labels[i]}{mark} |")
-        tb.text("top3/scores", "\n".join(lines))
+        tb.text("top3/scores", "\n".join(lines) + "\n\n" + PROBABILITY_NOTE)
     finally:
         tb.close()
 

@@ -23,6 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from cnnlab.analysis.metrics import format_probability, top_classes
     from cnnlab.data import normalize
     from cnnlab.errors import UserError
     from cnnlab.imageprep import load_digit
@@ -39,11 +40,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"cnnlab: error: {err}", file=sys.stderr)
             failed = True
             continue
-        probabilities = softmax(engine.logits(normalize(digit[None])).astype(np.float64))[0]
+        logits = engine.logits(normalize(digit[None])).astype(np.float64)[0]  # (10,)
+        probabilities = softmax(logits[None])[0]
         result = {
             "file": path,
             "prediction": int(probabilities.argmax()),
-            "probabilities": [round(float(p), 6) for p in probabilities],
+            # full precision: rounding made every runner-up of a confident answer 0.000000
+            "probabilities": [float(p) for p in probabilities],
+            "logits": [float(v) for v in logits],
+            "top3": [int(k) for k in top_classes(logits, 3)],
         }
         if args.cam and config["model"] != "mlp3":
             result["cam"] = str(_save_cam(args.run_dir, path, digit, args.device))
@@ -54,8 +59,9 @@ def run(args: argparse.Namespace) -> int:
         for r in results:
             if "error" in r:
                 continue
-            top3 = np.argsort(r["probabilities"])[::-1][:3]
-            ranked = ", ".join(f"{k} ({r['probabilities'][k]:.3f})" for k in top3)
+            ranked = ", ".join(
+                f"{k} ({format_probability(r['probabilities'][k])})" for k in r["top3"]
+            )
             print(f"{r['file']}: {r['prediction']}   top 3: {ranked}")
             if "cam" in r:
                 print(f"  CAM overlay: {r['cam']}")
