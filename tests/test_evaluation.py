@@ -68,12 +68,13 @@ def test_tensorboard_holds_the_evaluation_images(evaluated):
     tags = acc.Tags()["images"]
     assert "evaluation/confusion_matrix" in tags
     assert "evaluation/top3" in tags
-    top3 = [t for t in tags if t.startswith("top3/class_")]
-    assert len(top3) == 10
+    assert sorted(t for t in tags if t.startswith("top3/")) == sorted(
+        f"top3/class_{c}" for c in range(10)
+    )
     summary = json.loads((evaluated / "evaluation.json").read_text())
     first = summary["top_scoring"][0]
-    prefix = "top3/class_0_scores_" + format_probability(first["scores"][0])
-    assert any(t.startswith(prefix) for t in top3)
+    text = acc.Tensors("top3/scores/text_summary")[-1].tensor_proto.string_val[0].decode()
+    assert f"| 0 | {first['indices'][0]} | {format_probability(first['scores'][0])} |" in text
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path, trained_runs, capsys):
