@@ -31,7 +31,9 @@ CUSTOM = ArchSpec(
     name="custom",
     description="strided and padded",
     layers=(
-        LayerSpec("conv1", "Conv2d", {"out_channels": 1, "kernel_size": 5, "stride": 2, "padding": 2}),
+        LayerSpec(
+            "conv1", "Conv2d", {"out_channels": 1, "kernel_size": 5, "stride": 2, "padding": 2}
+        ),
         LayerSpec("act1", "ReLU"),
         LayerSpec("pool1", "MaxPool2d", {"kernel_size": 3, "stride": 2, "padding": 1}),
         LayerSpec("conv2", "Conv2d", {"out_channels": 1, "kernel_size": 3}),
@@ -78,7 +80,7 @@ def test_upsampling_puts_each_cell_value_at_its_centre_and_the_edge_value_outsid
     assert up.argmax() == np.ravel_multi_index((0, 17), up.shape)  # flat out to the top edge
     assert up[8, 14] == 0.375  # cols 12.5 (0) and 16.5 (1): linear in between
     assert up[10, 16] == 0.625 * 0.875  # separable: the product of both axes' weights
-    assert up[8, 27] == 1.0 and up[:8, 17:].min() == 1.0  # edge value beyond the last centre
+    assert up[:8, 17:].min() == 1.0  # the edge value beyond the last centres
     assert up[20:, :].max() == 0.0
     constant = upsample_to_input(np.full((3, 3), 2.0), field)
     assert np.allclose(constant, 2.0)

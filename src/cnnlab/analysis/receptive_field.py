@@ -6,7 +6,9 @@ spread over 0..27. The standard recurrence over the layers, per axis, with `j` t
 input pixels between neighbouring cells, `r` the receptive-field size and `start` the centre of
 cell 0 (pixel-index coordinates: pixel r has centre r):
 
-    j_out = j_in * s,   r_out = r_in + (k - 1) * j_in,   start_out = start_in + ((k - 1) / 2 - p) * j_in
+    j_out = j_in * s
+    r_out = r_in + (k - 1) * j_in
+    start_out = start_in + ((k - 1) / 2 - p) * j_in
 
 for a window of (dilated) size k, stride s and padding p. Elementwise layers leave all three
 alone. `upsample_to_input` places a map on the pixel grid by interpolating between the centres.
