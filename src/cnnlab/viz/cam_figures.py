@@ -123,8 +123,8 @@ def render_cam_comparison(rows: list[dict], title: str = "Class activation maps"
     Each row is a dict: "label" (e.g. "cnn2 · scratch"), "image" (28, 28) uint8, "cam" (h, w)
     raw map or None (a model without a conv layer), optional "gradcam" (h, w) raw map, optional
     "centers" (rows, cols) of the cells' receptive-field centres (without them the maps are
-    stretched over the image) and an optional "caption" such as "pred 7 (0.998)". The Grad-CAM column appears only when some
-    row has one. Returns RGB uint8.
+    stretched over the image) and an optional "caption" such as "pred 7 (0.998)". The
+    Grad-CAM column appears only when some row has one. Returns RGB uint8.
     """
     with_gradcam = any(row.get("gradcam") is not None for row in rows)
     headers = ["input", "CAM", "CAM overlay"] + (["Grad-CAM overlay"] if with_gradcam else [])
