@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator, PercentFormatter
 
 from cnnlab.viz.plots import figure_to_rgb, new_figure
 
@@ -34,11 +34,15 @@ def render_run_comparison(
         ax_loss.plot(x, [r["val_loss"] for r in epochs], **style)
         ax_acc.plot(x, [r["val_accuracy"] for r in epochs], **style)
     ax_loss.set_yscale("log")
+    ax_loss.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax_loss.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax_loss.set_title("validation loss", fontsize=10)
     ax_acc.set_title("validation accuracy", fontsize=10)
     ax_acc.yaxis.set_major_formatter(PercentFormatter(1.0))
     for ax in (ax_loss, ax_acc):
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    ax_acc.legend(fontsize=8, loc="lower right")
+    # beside the panels, not over the lines
+    fig.legend(*ax_acc.get_legend_handles_labels(), fontsize=8, loc="outside right center")
     return figure_to_rgb(fig)
