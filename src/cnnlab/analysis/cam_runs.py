@@ -42,12 +42,13 @@ def draw_cams(
     out_dir = Path(out_dir) if out_dir is not None else run_dirs[0].resolve().parent
     into_runs = image is None
     if image is None:
-        test_images = load_mnist(data_dir, progress=False).test_images
-        if not 0 <= index < len(test_images):
+        data = load_mnist(data_dir, progress=False)
+        if not 0 <= index < len(data.test_images):
             raise UserError(f"--index {index} is out of range: the test set has 0..9999.")
-        image, name = test_images[index], f"test{index}"
+        image, name = data.test_images[index], f"test{index}"
+        truth = f", true label {int(data.test_labels[index])}"
     else:
-        name = "image"
+        name, truth = "image", ""
     x = normalize(image[None]).astype(np.float32)  # (1, 1, 28, 28)
     rows = []
     for run_dir in run_dirs:
@@ -78,7 +79,7 @@ def draw_cams(
             }
         )
     comparison = out_dir / comparison_name
-    title = f"Class activation maps, {name.replace('test', 'test image ')}"
+    title = f"Class activation maps, {name.replace('test', 'test image ')}{truth}"
     viz.save_png(viz.render_cam_comparison(rows, title=title), comparison)
     return comparison
 
