@@ -138,7 +138,15 @@ def test_evaluation_summary_is_json_ready_and_consistent():
 
 @pytest.mark.parametrize(
     ("p", "text"),
-    [(0.5, "0.5000"), (0.99984, "0.9998"), (1 - 3.2e-7, "1-3.2e-07"), (1.0, "1"), (0.0, "0.0000")],
+    [
+        (0.5, "0.5000"),
+        (0.99984, "0.9998"),
+        (1 - 3.2e-7, "0.99999968"),
+        (1 - 3.8e-11, "0.999999999962"),
+        (2.6e-8, "2.6e-08"),
+        (1.0, "1"),
+        (0.0, "0.0000"),
+    ],
 )
 def test_format_probability_tells_near_certain_scores_apart(p, text):
     from cnnlab.analysis.metrics import format_probability

@@ -144,3 +144,27 @@ def test_method_picks_the_panels_and_the_comparison_keeps_both_maps(
     assert main([*args, "--data-dir", str(mnist_dir)]) == 0
     assert [p.name.split("_")[0] for p in (run_dir / "cam").glob("*_test11_*.png")] == ["gradcam"]
     assert (tmp_path / "cam_comparison.png").stat().st_size > 10_000
+
+
+def test_cam_json_places_the_cells_and_a_rerun_replaces_the_tensorboard_images(
+    tmp_path, trained_runs, mnist_dir
+):
+    run_dir = trained_runs["cnn2-scratch"]
+    args = ["cam", str(run_dir), "--index", "3", "--out", str(tmp_path)]
+    for _ in range(2):
+        assert main([*args, "--data-dir", str(mnist_dir)]) == 0
+    for path in (run_dir / "cam").glob("*_test3_*.json"):
+        record = json.loads(path.read_text())
+        assert record["cell_centers"]["rows"] == [3.5 + 2 * i for i in range(11)]
+        assert record["cell_centers"]["cols"] == record["cell_centers"]["rows"]
+        assert record["receptive_field"]["size"] == [8, 8]
+        upsampled = np.array(record["upsampled_map"])
+        assert upsampled.shape == (28, 28)
+        raw = np.array(record["map"])
+        assert upsampled[3, 3] == pytest.approx(raw[0, 0])  # cell (0, 0) is centred at 3.5
+        assert upsampled[24, 25] == pytest.approx(raw[10, 10])  # edge value past 23.5
+    acc = event_accumulator.EventAccumulator(str(run_dir), size_guidance={"images": 0})
+    acc.Reload()
+    for tag in ("cam/cam_test3", "cam/gradcam_test3"):
+        assert len(acc.Images(tag)) == 1
+    assert not list(run_dir.glob(".cam-*"))  # the staging folders are gone

@@ -68,12 +68,13 @@ def test_tensorboard_holds_the_evaluation_images(evaluated):
     tags = acc.Tags()["images"]
     assert "evaluation/confusion_matrix" in tags
     assert "evaluation/top3" in tags
-    top3 = [t for t in tags if t.startswith("top3/class_")]
-    assert len(top3) == 10
+    assert sorted(t for t in tags if t.startswith("top3/")) == sorted(
+        f"top3/class_{c}" for c in range(10)
+    )
     summary = json.loads((evaluated / "evaluation.json").read_text())
     first = summary["top_scoring"][0]
-    prefix = "top3/class_0_scores_" + format_probability(first["scores"][0])
-    assert any(t.startswith(prefix) for t in top3)
+    text = acc.Tensors("top3/scores/text_summary")[-1].tensor_proto.string_val[0].decode()
+    assert f"| 0 | {first['indices'][0]} | {format_probability(first['scores'][0])} |" in text
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path, trained_runs, capsys):
@@ -98,3 +99,39 @@ def test_wrong_checkpoint_is_a_clear_error(tmp_path, trained_runs, capsys):
     err = capsys.readouterr().err
     assert "cannot be used" in err
     assert "Traceback" not in err
+
+
+def test_evaluating_twice_leaves_one_value_and_one_image_per_tag(trained_runs, mnist_dir):
+    run_dir = trained_runs["cnn2-scratch"]
+    for _ in range(2):
+        assert main(["evaluate", str(run_dir), "--data-dir", str(mnist_dir), "--quiet"]) == 0
+    acc = event_accumulator.EventAccumulator(str(run_dir), size_guidance={"images": 0})
+    acc.Reload()
+    (test_accuracy,) = acc.Scalars("accuracy/test")
+    summary = json.loads((run_dir / "evaluation.json").read_text())
+    assert test_accuracy.value == pytest.approx(summary["accuracy"])
+    last_epoch = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
+    assert test_accuracy.step == last_epoch["step"]  # at the end of training, not at step 0
+    for tag in acc.Tags()["images"]:
+        assert len(acc.Images(tag)) == 1, tag
+
+
+def test_evaluation_writes_hparams_and_a_custom_scalars_layout(trained_runs, mnist_dir):
+    from tensorboard.plugins.hparams import metadata as hparams_metadata
+
+    run_dir = trained_runs["cnn2-torch"]
+    assert main(["evaluate", str(run_dir), "--data-dir", str(mnist_dir), "--quiet"]) == 0
+    acc = event_accumulator.EventAccumulator(str(run_dir), size_guidance={"tensors": 0})
+    acc.Reload()
+    content = acc.PluginTagToContent("hparams")
+    start = hparams_metadata.parse_session_start_info_plugin_data(
+        content[hparams_metadata.SESSION_START_INFO_TAG]
+    )
+    assert start.hparams["model"].string_value == "cnn2"
+    assert start.hparams["engine"].string_value == "torch"
+    assert start.hparams["lr"].number_value > 0
+    best_val = acc.Scalars("hparams/best_val_accuracy")
+    assert len(best_val) == 1
+    assert 0.5 < best_val[0].value <= 1
+    assert acc.Scalars("hparams/seconds_per_epoch")[0].value > 0
+    assert "custom_scalars__config__" in acc.Tags()["tensors"]

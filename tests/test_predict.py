@@ -2,9 +2,11 @@
 
 import json
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from cnnlab.analysis.metrics import format_probability, top_classes
 from cnnlab.cli import main
 
 
@@ -69,12 +71,55 @@ def test_a_bad_image_is_reported_and_the_others_still_classified(
     assert "Traceback" not in captured.err
 
 
-def test_predict_table_and_cam_overlay(trained_runs, digit_files, capsys):
-    path = next(p for p, d in digit_files.items() if d == 3)
-    assert main(["predict", str(trained_runs["cnn2-torch"]), str(path), "--cam"]) == 0
+def test_predict_cam_writes_only_into_out_and_keeps_same_named_images_apart(
+    tmp_path, trained_runs, digit_files, capsys, monkeypatch
+):
+    run_dir = trained_runs["cnn2-torch"]
+    before = sorted(p.relative_to(run_dir) for p in run_dir.rglob("*"))
+    sevens = []
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        sevens.append(tmp_path / folder / "7.png")
+        _draw_digit(sevens[-1], 7, 90 if folder == "a" else 60, (0, 0), folder == "a")
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", str(run_dir), *map(str, sevens), "--cam"]) == 0
     out = capsys.readouterr().out
     assert "top 3:" in out
-    assert "CAM overlay:" in out
-    overlay = out.split("CAM overlay:")[1].strip().splitlines()[0]
-    with Image.open(overlay) as image:
-        assert image.width > 200
+    figures = [line.split("CAM figure:")[1].strip() for line in out.splitlines() if "CAM" in line]
+    assert len(set(figures)) == 2
+    for figure in figures:
+        assert (tmp_path / figure).parent == tmp_path / "predictions"  # the default --out
+        with Image.open(tmp_path / figure) as image:
+            assert image.width > 200
+    assert sorted(p.relative_to(run_dir) for p in run_dir.rglob("*")) == before
+
+
+def test_predict_cam_on_an_mlp_says_it_needs_a_cnn(trained_runs, digit_files, capsys):
+    path = next(iter(digit_files))
+    assert main(["predict", str(trained_runs["mlp3-scratch"]), str(path), "--cam"]) == 2
+    assert "needs a CNN" in capsys.readouterr().err
+
+
+def test_predict_ranks_runner_ups_on_full_precision_scores(tmp_path, trained_runs, capsys):
+    path = tmp_path / "one.png"
+    _draw_digit(path, 1, 90, (0, 0), light_background=True)
+    assert main(["predict", str(trained_runs["cnn2-torch"]), str(path), "--json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)
+    probabilities, logits = np.array(result["probabilities"]), np.array(result["logits"])
+    assert result["top3"] == list(np.argsort(-logits, kind="stable")[:3])
+    assert result["top3"] == list(np.argsort(-probabilities, kind="stable")[:3])
+    # full precision: the JSON numbers are the float64 softmax of the logits, not rounded
+    assert np.allclose(probabilities, np.exp(logits) / np.exp(logits).sum(), rtol=1e-12, atol=0)
+    assert main(["predict", str(trained_runs["cnn2-torch"]), str(path)]) == 0
+    table = capsys.readouterr().out
+    ranked = table.split("top 3:")[1].split(",")
+    assert [int(item.split("(")[0]) for item in ranked] == result["top3"]
+
+
+def test_tiny_runner_ups_keep_their_order():
+    # a drawn 1 of a confident network: rounded to 6 decimals, every runner-up would tie at 0
+    probabilities = np.full(10, 1e-12)
+    probabilities[[1, 7, 4]] = [1 - 2.6e-8 - 1.7e-8, 2.6e-8, 1.7e-8]
+    assert top_classes(probabilities).tolist() == [1, 7, 4]
+    assert top_classes(np.log(probabilities)).tolist() == [1, 7, 4]
+    assert [format_probability(p) for p in probabilities[[7, 4]]] == ["2.6e-08", "1.7e-08"]

@@ -151,7 +151,8 @@ def write_run_dirs(root: Path) -> list[Path]:
 
 def expected_image_count() -> int:
     cnn_runs = sum(model != "mlp3" for model, _ in RUNS)
-    return len(RUNS) * len(RUN_PICTURES) + cnn_runs + 1  # + the comparison figure
+    comparison_charts = 1 + len(MODELS)  # every run's curves, then each model's engines
+    return len(RUNS) * len(RUN_PICTURES) + cnn_runs + 1 + comparison_charts
 
 
 class _Images(HTMLParser):
@@ -312,3 +313,23 @@ def test_cli_report(tmp_path, capsys):
     assert str(out) in capsys.readouterr().out
     assert main(["report", str(tmp_path / "missing"), "-o", str(out)]) == 2
     assert "missing is not a run directory" in capsys.readouterr().err
+
+
+def test_the_table_gives_each_ratio_once_and_bolds_no_time(report):
+    table = report["html"].split('<section id="comparison">')[1].split("</table>")[0]
+    for ratio in ("10.0×", "12.0×", "3.0×"):
+        assert table.count(ratio) == 1
+    assert "tr.best td.name, tr.best td.acc { font-weight: 600; }" in report["html"]
+    assert "tr.best td {" not in report["html"]
+
+
+def test_confusions_are_found_per_model_and_tensorboard_is_explained(report):
+    html = report["html"]
+    assert "over all evaluated models" not in html
+    assert html.count("Most frequent confusion of each model") == 1
+    assert '<section id="tensorboard">' in html
+    assert f"tensorboard --logdir {report['root']}" in html
+    assert "receptive field" in html
+    for chart in ("compare_all.png", *(f"compare_{m}.png" for m in MODELS)):
+        assert (report["md_path"].parent / chart).is_file()
+        assert f"({chart})" in report["md_path"].read_text(encoding="utf-8")

@@ -39,6 +39,9 @@ CAM_DIR = "cam"
 # What `cnnlab cam` and `predict --cam` write under cam/ (the only files --force removes there).
 CAM_GLOBS = ("cam_*.png", "cam_*.json", "gradcam_*.png", "gradcam_*.json", "predict/*_cam.png")
 EVENTS_GLOB = "events.out.tfevents.*"
+# One fixed-name events file per analysis kind ("evaluation", "cam-test0"), so a re-run replaces
+# it; "analysis" sorts after the timestamps of training's files, so TensorBoard reads it last.
+ANALYSIS_EVENTS = "events.out.tfevents.analysis.{kind}"
 # What `cnnlab evaluate` writes beside them.
 EVALUATION_FILES = (
     EVALUATION,
@@ -201,6 +204,10 @@ class RunDir:
         return evaluation
 
     # -- checkpoints and clearing -----------------------------------------------------------
+
+    def analysis_events(self, kind: str) -> Path:
+        """The TensorBoard events file of one analysis kind (rewritten whole by each re-run)."""
+        return self.path / ANALYSIS_EVENTS.format(kind=kind)
 
     def checkpoint(self, engine: str) -> Path:
         from cnnlab.training.engines import engine_class

@@ -7,12 +7,14 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.analysis.cam import METHODS, compute_map
+from cnnlab.analysis.metrics import format_probability
+from cnnlab.analysis.receptive_field import OUTSIDE_NOTE, receptive_field, upsample_to_input
 from cnnlab.data import load_mnist, normalize
 from cnnlab.errors import UserError
 from cnnlab.fileio import write_json
 from cnnlab.models import get_spec
 from cnnlab.rundir import CAM_DIR, RunDir
-from cnnlab.training.tracking import TensorBoardLog
+from cnnlab.training.tracking import AnalysisLog
 
 COMPARISON_FILE = "cam_comparison.png"
 
@@ -26,24 +28,28 @@ def draw_cams(
     data_dir=None,
     device: str = "cpu",
     image: np.ndarray | None = None,
+    comparison_name: str = COMPARISON_FILE,
 ) -> Path:
-    """Per-model panels (`methods`) into RUN_DIR/cam/; one comparison figure with CAM and Grad-CAM
-    of every run into `out_dir`; returns its path.
+    """Per-model panels (`methods`) into RUN_DIR/cam/ and its TensorBoard; one comparison figure
+    with CAM and Grad-CAM of every run into `out_dir`; returns its path.
 
-    `image` (28, 28) uint8 replaces test image `index` (used by `cnnlab predict --cam`).
+    `image` (28, 28) uint8 replaces test image `index` (used by `cnnlab predict --cam`); then
+    nothing is written into the runs, only `out_dir / comparison_name`.
     """
     from cnnlab import viz
 
     run_dirs = [Path(r) for r in run_dirs]
     out_dir = Path(out_dir) if out_dir is not None else run_dirs[0].resolve().parent
+    into_runs = image is None
     if image is None:
-        test_images = load_mnist(data_dir, progress=False).test_images
-        if not 0 <= index < len(test_images):
+        data = load_mnist(data_dir, progress=False)
+        if not 0 <= index < len(data.test_images):
             raise UserError(f"--index {index} is out of range: the test set has 0..9999.")
-        image, name = test_images[index], f"test{index}"
+        image, name = data.test_images[index], f"test{index}"
+        truth = f", true label {int(data.test_labels[index])}"
     else:
-        name = "image"
-    x = normalize(image[None])  # (1, 1, 28, 28)
+        name, truth = "image", ""
+    x = normalize(image[None]).astype(np.float32)  # (1, 1, 28, 28)
     rows = []
     for run_dir in run_dirs:
         engine, config = RunDir(run_dir).load_trained(device)
@@ -52,47 +58,71 @@ def draw_cams(
         if spec.feature_layer is None:
             rows.append({"label": label, "image": image, "cam": None, "caption": "no conv layer"})
             continue
+        field = receptive_field(spec)
         # Both maps always go into the comparison figure (one forward and backward each);
         # `methods` picks the per-model panels written into RUN_DIR/cam/.
-        maps = {m: compute_map(engine, spec, x.astype(np.float32), target, m) for m in METHODS}
+        maps = {m: compute_map(engine, spec, x, target, m) for m in METHODS}
+        for result in maps.values():
+            result["upsampled"] = upsample_to_input(result["map"], field)  # (28, 28)
         k, p = maps["cam"]["target"], maps["cam"]["probabilities"]
-        caption = f"class {k} (p={p[k]:.3f}), predicted {int(p.argmax())}"
-        tb = TensorBoardLog(run_dir)
-        try:
-            for method in methods:
-                result = maps[method]
-                title = f"{label} · {_method_title(method)}: {caption}"
-                rgb = viz.render_cam_panels(image, result["map"], title=title)
-                path = run_dir / CAM_DIR / f"{method}_{name}_class{k}.png"
-                viz.save_png(rgb, path)
-                tb.image(f"cam/{method}_{name}_class{k}", rgb)
-                write_json(path.with_suffix(".json"), _map_record(result, name))
-        finally:
-            tb.close()
+        caption = f"class {k} (p={format_probability(p[k])}), predicted {int(p.argmax())}"
+        if into_runs:
+            _write_run_panels(run_dir, maps, methods, field, image, name, f"{label} · ", caption)
         rows.append(
             {
                 "label": label,
                 "image": image,
                 "cam": maps["cam"]["map"],
                 "gradcam": maps["gradcam"]["map"],
+                "centers": (field.rows, field.cols),
                 "caption": caption,
             }
         )
-    comparison = out_dir / COMPARISON_FILE
-    title = f"Class activation maps, {name.replace('test', 'test image ')}"
+    comparison = out_dir / comparison_name
+    title = f"Class activation maps, {name.replace('test', 'test image ')}{truth}"
     viz.save_png(viz.render_cam_comparison(rows, title=title), comparison)
     return comparison
+
+
+def _write_run_panels(run_dir, maps, methods, field, image, name, label, caption) -> None:
+    """PNG + JSON per method into RUN_DIR/cam/, and the same pictures into the run's
+    TensorBoard file for this image, which a re-run replaces."""
+    from cnnlab import viz
+
+    tb = AnalysisLog(run_dir, f"cam-{name}")
+    try:
+        for method in methods:
+            result = maps[method]
+            k = result["target"]
+            title = f"{label}{_method_title(method)}: {caption}"
+            rgb = viz.render_cam_panels(
+                image,
+                result["map"],
+                upsampled=result["upsampled"],
+                centers=(field.rows, field.cols),
+                title=title,
+            )
+            path = run_dir / CAM_DIR / f"{method}_{name}_class{k}.png"
+            viz.save_png(rgb, path)
+            tb.image(f"cam/{method}_{name}", rgb)
+            write_json(path.with_suffix(".json"), _map_record(result, name, field))
+    finally:
+        tb.close()
 
 
 def _method_title(method: str) -> str:
     return {"cam": "CAM", "gradcam": "Grad-CAM"}[method]
 
 
-def _map_record(result: dict, name: str) -> dict:
+def _map_record(result: dict, name: str, field) -> dict:
+    """The JSON of one map: the raw cells, where they sit in the image, and the 28x28 map."""
     return {
         "image": name,
         "method": result["method"],
         "target": result["target"],
         "probabilities": result["probabilities"].tolist(),
         "map": np.asarray(result["map"]).tolist(),
+        **field.as_dict(),
+        "upsampled_map": np.asarray(result["upsampled"]).tolist(),
+        "upsampling": OUTSIDE_NOTE,
     }

@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.analysis import metrics
-from cnnlab.analysis.metrics import format_probability
+from cnnlab.analysis.metrics import PROBABILITY_NOTE, format_probability
+from cnnlab.analysis.tensorboard_summary import write_comparison_summaries
 from cnnlab.data import load_mnist, normalize
 from cnnlab.fileio import write_bytes, write_json, write_text
 from cnnlab.rundir import EVALUATION, PROBABILITIES, RunDir
 from cnnlab.scratch.functional import softmax
 from cnnlab.training.loop import predict_logits
-from cnnlab.training.tracking import TensorBoardLog
+from cnnlab.training.tracking import AnalysisLog
 
 TOP_K = 3
 WORST_ERRORS = 16
@@ -90,7 +91,13 @@ def _evaluate_locked(run: RunDir, data_dir, device: str, quiet: bool) -> dict:
     write_text(run_dir / "confusion_matrix.csv", _confusion_csv(cm))
     for name, rgb in pictures.items():
         viz.save_png(rgb, run_dir / f"{name}.png")
-    _log_to_tensorboard(run_dir, summary, pictures, data.test_images, probabilities, top, labels)
+    tb = AnalysisLog(run_dir, "evaluation")  # replaces what an earlier `evaluate` wrote
+    try:
+        # test accuracy (a metric of HParams) sits at the step training ended, not at 0
+        write_comparison_summaries(tb.writer, run, config, summary["accuracy"])
+        _log_to_tensorboard(tb, summary, pictures, data.test_images, probabilities, top, labels)
+    finally:
+        tb.close()
     return summary
 
 
@@ -120,23 +127,18 @@ def _top3_strip(images: np.ndarray, indices, labels, target: int, scale: int = 4
     return np.concatenate(tiles, axis=1)
 
 
-def _log_to_tensorboard(run_dir, summary, pictures, images, probabilities, top, labels) -> None:
-    tb = TensorBoardLog(run_dir)
-    try:
-        tb.scalar("accuracy/test", summary["accuracy"], 0)
-        for name, rgb in pictures.items():
-            tb.image(f"evaluation/{name}", rgb)
-        lines = ["| class | test image | score | true label |", "|---|---|---|---|"]
-        for c in range(10):
-            scores = probabilities[top[c], c]
-            tag = f"top3/class_{c}_scores_" + "_".join(format_probability(s) for s in scores)
-            tb.image(tag, _top3_strip(images, top[c], labels, c))
-            for i, s in zip(top[c], scores, strict=True):
-                mark = "" if labels[i] == c else " **wrong**"
-                lines.append(f"| {c} | {i} | {format_probability(s)} | {labels[i]}{mark} |")
-        tb.text("top3/scores", "\n".join(lines))
-    finally:
-        tb.close()
+def _log_to_tensorboard(tb, summary, pictures, images, probabilities, top, labels) -> None:
+    for name, rgb in pictures.items():
+        tb.image(f"evaluation/{name}", rgb)
+    lines = ["| class | test image | score | true label |", "|---|---|---|---|"]
+    for c in range(10):
+        scores = probabilities[top[c], c]
+        # the tag stays fixed so a re-run replaces it; the scores are in the text table
+        tb.image(f"top3/class_{c}", _top3_strip(images, top[c], labels, c))
+        for i, s in zip(top[c], scores, strict=True):
+            mark = "" if labels[i] == c else " **wrong**"
+            lines.append(f"| {c} | {i} | {format_probability(s)} | {labels[i]}{mark} |")
+    tb.text("top3/scores", "\n".join(lines) + "\n\n" + PROBABILITY_NOTE)
 
 
 def format_table(summary: dict) -> str:

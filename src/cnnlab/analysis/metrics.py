@@ -118,12 +118,36 @@ def evaluation_summary(labels, probabilities: np.ndarray) -> dict:
     }
 
 
-def format_probability(p: float) -> str:
-    """A probability as text that still tells near-certain scores apart.
+PROBABILITY_NOTE = (
+    "Scores are softmax probabilities. One very close to 1 is written with as many decimals as "
+    "it takes to show where it differs from 1 (0.99999999996 is 1 minus 4 in 10^11); one very "
+    "close to 0 in scientific notation (2.6e-08 is 0.000000026)."
+)
 
-    0.8734 -> "0.8734"; 0.99999968 -> "1-3.2e-07" (four decimals would print "1.0000" for every
-    top-scoring image of a well-trained network).
+
+def format_probability(p: float) -> str:
+    """A probability as one plain decimal number that still tells near-certain scores apart.
+
+    0.8734 -> "0.8734"; 0.99999968 -> "0.99999968" (two significant digits of 1 - p shown;
+    four decimals would print "1.0000" for every top image of a well-trained network);
+    2.6e-08 -> "2.6e-08"; exactly 1.0 in float64 -> "1".
     """
+    p = float(p)
+    if p >= 1.0:
+        return "1"
+    if 0.0 < p < 1e-4:
+        return f"{p:.1e}"
     if p < 0.9999:
         return f"{p:.4f}"
-    return f"1-{1.0 - p:.1e}" if p < 1.0 else "1"
+    # 1 - p = 3.8e-11 -> 11 zeros-or-nines after the point, plus one more digit
+    decimals = int(np.ceil(-np.log10(1.0 - p))) + 1
+    return f"{p:.{decimals}f}"
+
+
+def top_classes(scores, k: int = 3) -> np.ndarray:
+    """Indices of the k highest scores (logits or probabilities), highest first, ties by index.
+
+    Rank on logits or full-precision probabilities: rounded ones tie at 0 for every runner-up.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    return np.argsort(-scores, kind="stable")[:k].astype(np.int64)

@@ -17,22 +17,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", metavar="RUN_DIR")
     parser.add_argument("images", nargs="+", metavar="IMAGE")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--cam", action="store_true", help="also save a CAM overlay per image")
+    parser.add_argument(
+        "--cam", action="store_true", help="also save a CAM figure per image (CNN runs) in --out"
+    )
+    parser.add_argument(
+        "--out", default="predictions", metavar="DIR", help="folder for the --cam figures"
+    )
     add_device(parser, "cpu")
 
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from cnnlab.analysis.metrics import format_probability, top_classes
     from cnnlab.data import normalize
     from cnnlab.errors import UserError
     from cnnlab.imageprep import load_digit
+    from cnnlab.models import get_spec
     from cnnlab.rundir import RunDir
     from cnnlab.scratch.functional import softmax
 
     engine, config = RunDir(args.run_dir).load_trained(args.device)
+    if args.cam and get_spec(config["model"]).feature_layer is None:
+        raise UserError(
+            f"--cam needs a CNN run, and {args.run_dir} is a {config['model']} "
+            "(no conv feature map); leave out --cam or give a cnn2/cnn3 run."
+        )
     results, failed = [], False
-    for path in args.images:
+    for number, path in enumerate(args.images, start=1):
         try:
             digit = load_digit(path)  # (28, 28) uint8, MNIST-style
         except UserError as err:
@@ -40,14 +52,18 @@ def run(args: argparse.Namespace) -> int:
             print(f"cnnlab: error: {err}", file=sys.stderr)
             failed = True
             continue
-        probabilities = softmax(engine.logits(normalize(digit[None])).astype(np.float64))[0]
+        logits = engine.logits(normalize(digit[None])).astype(np.float64)[0]  # (10,)
+        probabilities = softmax(logits[None])[0]
         result = {
             "file": path,
             "prediction": int(probabilities.argmax()),
-            "probabilities": [round(float(p), 6) for p in probabilities],
+            # full precision: rounding made every runner-up of a confident answer 0.000000
+            "probabilities": [float(p) for p in probabilities],
+            "logits": [float(v) for v in logits],
+            "top3": [int(k) for k in top_classes(logits, 3)],
         }
-        if args.cam and config["model"] != "mlp3":
-            result["cam"] = str(_save_cam(args.run_dir, path, digit, args.device))
+        if args.cam:
+            result["cam"] = str(_save_cam(args, number, path, digit))
         results.append(result)
     if args.json:
         print(json.dumps(results, indent=2))
@@ -55,21 +71,25 @@ def run(args: argparse.Namespace) -> int:
         for r in results:
             if "error" in r:
                 continue
-            top3 = np.argsort(r["probabilities"])[::-1][:3]
-            ranked = ", ".join(f"{k} ({r['probabilities'][k]:.3f})" for k in top3)
+            ranked = ", ".join(
+                f"{k} ({format_probability(r['probabilities'][k])})" for k in r["top3"]
+            )
             print(f"{r['file']}: {r['prediction']}   top 3: {ranked}")
             if "cam" in r:
-                print(f"  CAM overlay: {r['cam']}")
+                print(f"  CAM figure: {r['cam']}")
     return 2 if failed else 0
 
 
-def _save_cam(run_dir: str, image_path: str, digit, device: str) -> Path:
+def _save_cam(args: argparse.Namespace, number: int, image_path: str, digit) -> Path:
+    """The CAM figure of one image into --out, never into the run; the image's position in
+    the command line keeps two files of the same name (two folders' 7.png) apart."""
     from cnnlab.analysis.cam_runs import draw_cams
-    from cnnlab.rundir import RunDir
 
-    out = Path(run_dir) / "cam" / "predict"
-    with RunDir(run_dir).lock():  # it writes into the run directory
-        comparison = draw_cams([Path(run_dir)], out_dir=out, device=device, image=digit)
-        target = out / f"{Path(image_path).stem}_cam.png"
-        comparison.replace(target)
-    return target
+    name = f"{number:03d}_{Path(image_path).stem}_cam.png"
+    return draw_cams(
+        [Path(args.run_dir)],
+        out_dir=Path(args.out),
+        device=args.device,
+        image=digit,
+        comparison_name=name,
+    )

@@ -153,6 +153,31 @@ def _run_section(run: Run, row: dict, index: int, md_base: Path) -> dict:
     }
 
 
+def _comparison_charts(runs: list[Run], rows: list[dict], out_dir: Path) -> list[dict]:
+    """All runs' validation curves on one chart, then one chart per model with its engines;
+    written as PNGs beside the report (the Markdown links them) and embedded in the HTML."""
+    from cnnlab import viz
+
+    curves = [
+        {"label": row["name"], "engine": run.config.get("engine"), "epochs": run.epochs}
+        for run, row in zip(runs, rows, strict=True)
+        if run.epochs
+    ]
+    charts = [("compare_all.png", "Validation curves of every run", curves)]
+    for model in dict.fromkeys(row["model"] for row in rows):
+        mine = [c for c, row in zip(curves, rows, strict=True) if row["model"] == model]
+        if len(mine) > 1:
+            charts.append((f"compare_{model}.png", f"{model}: every engine's curves", mine))
+    pictures = []
+    for file, caption, selected in charts:
+        if len(selected) < 2:  # one run has nothing to be compared with
+            continue
+        path = out_dir / file
+        viz.save_png(viz.render_run_comparison(selected, title=caption), path)
+        pictures.append(_picture(path, caption, out_dir) | {"wide": True})
+    return pictures
+
+
 def _builder_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for package in ("cnnlab", "numpy", "matplotlib", "pillow", "jinja2"):
@@ -202,9 +227,12 @@ def build_report(
 
     rows = [_summary_row(run) for run in runs]
     ratios = findings.time_ratios(rows)
+    seen_models = set()
     for row, name in zip(rows, _display_names(runs), strict=True):
         row["name"] = name
-        row["time_ratio"] = ratios.get(row["model"])
+        # once per model, on its first row: the ratio belongs to the pair, not to each run
+        row["time_ratio"] = ratios.get(row["model"]) if row["model"] not in seen_models else None
+        seen_models.add(row["model"])
     evaluated = [run for run in runs if run.evaluation]
     matrices = {
         row["name"]: np.asarray(run.evaluation["confusion_matrix"])
@@ -224,6 +252,8 @@ def build_report(
         "best_accuracy": max(accuracies) if accuracies else None,
         "findings": findings.summarize(rows, matrices, test_count),
         "runs": sections,
+        "comparison_charts": _comparison_charts(runs, rows, md_base),
+        "runs_parent": str(runs[0].path.parent),
         "cam_comparisons": [
             _picture(cam_dir / file, caption, md_base)
             for file, caption in CAM_COMPARISONS

@@ -104,22 +104,20 @@ def _noise_finding(rows: list[dict], test_count: int | None) -> list[str]:
     ]
 
 
-def _confusion_findings(matrices: dict[str, np.ndarray], overall: dict | None) -> list[str]:
-    if overall is None:
-        return []
-    lines = [
-        f"Most frequent confusion over all evaluated models: a true {overall['true']} "
-        f"predicted as {overall['predicted']} ({overall['count']} times in total)."
-    ]
+def _confusion_findings(matrices: dict[str, np.ndarray]) -> list[str]:
+    """Each model's own most frequent confusion (a sum over models would count one test image
+    once per model and hide which model makes which mistake)."""
     per_model = []
     for run_name, cm in matrices.items():
         top = top_confusions(cm, k=1)
         if top:
             t = top[0]
-            per_model.append(f"{run_name}: {t['true']} → {t['predicted']} ({t['count']}×)")
-    if per_model:
-        lines.append("Most frequent confusion per model: " + "; ".join(per_model) + ".")
-    return lines
+            per_model.append(
+                f"{run_name}: a true {t['true']} predicted as {t['predicted']} ({t['count']}×)"
+            )
+    if not per_model:
+        return []
+    return ["Most frequent confusion of each model: " + "; ".join(per_model) + "."]
 
 
 def _speed_findings(rows: list[dict]) -> list[str]:
@@ -162,14 +160,10 @@ def _engine_findings(rows: list[dict]) -> list[str]:
 
 def summarize(rows: list[dict], matrices: dict[str, np.ndarray], test_count: int | None) -> list:
     """Findings, one sentence each, computed from the summary rows and the confusion matrices."""
-    overall = None
-    if matrices:
-        top = top_confusions(sum(matrices.values()), k=1)
-        overall = top[0] if top else None
     return (
         _accuracy_findings(rows)
         + _noise_finding(rows, test_count)
-        + _confusion_findings(matrices, overall)
+        + _confusion_findings(matrices)
         + _speed_findings(rows)
         + _engine_findings(rows)
     )

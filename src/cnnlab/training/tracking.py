@@ -5,7 +5,10 @@ engine knows about them."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -93,6 +96,28 @@ class TensorBoardLog:
 
     def close(self) -> None:
         self.writer.close()
+
+
+class AnalysisLog(TensorBoardLog):
+    """TensorBoard output of one analysis (evaluation, a CAM) that replaces its last version.
+
+    tensorboardX only appends to new, timestamped files, so each re-run of `cnnlab evaluate`
+    used to add a second image per tag. Here the events go to a private folder first and the
+    finished file is moved over the run's fixed-name file for this kind in one rename.
+    """
+
+    def __init__(self, run_dir: Path, kind: str):
+        from tensorboardX import SummaryWriter
+
+        self.target = RunDir(run_dir).analysis_events(kind)
+        self.staging = Path(tempfile.mkdtemp(prefix=f".{kind}-", dir=run_dir))
+        self.writer = SummaryWriter(logdir=str(self.staging), flush_secs=3600)
+
+    def close(self) -> None:
+        self.writer.close()
+        (written,) = self.staging.glob("events.out.tfevents.*")
+        os.replace(written, self.target)
+        shutil.rmtree(self.staging, ignore_errors=True)
 
 
 class EpochProgress:

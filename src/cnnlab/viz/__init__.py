@@ -8,7 +8,7 @@
 |---|---|
 | `maps` | CAM helpers: normalize, bilinear upsampling, colour overlay (pure NumPy) |
 | `plots` | figure -> RGB array, `save_png` |
-| `confusion`, `grids`, `curves`, `cam_figures` | one kind of picture each |
+| `confusion`, `grids`, `curves`, `compare`, `cam_figures` | one kind of picture each |
 
 The names below are imported on first use, so `import cnnlab.viz.maps` never loads
 matplotlib.
@@ -24,6 +24,7 @@ _EXPORTS = {
     "confusion": ("render_confusion_matrix",),
     "grids": ("render_top_scoring", "render_worst_errors"),
     "curves": ("render_curves",),
+    "compare": ("render_run_comparison",),
     "cam_figures": ("render_cam_panels", "render_cam_comparison"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -25,10 +25,31 @@ def _show_raw_map(ax, raw_map: np.ndarray) -> None:
         ax.tick_params(which="minor", length=0)
 
 
-def _show_overlay(ax, image: np.ndarray, raw_map: np.ndarray) -> bool:
-    """The map upsampled to the image size and blended over it; returns whether it is empty."""
-    heat, empty = normalize_map(upsample_bilinear(raw_map, image.shape))
+def _upsample(raw_map: np.ndarray, shape, centers) -> np.ndarray:
+    """At each cell's receptive-field centre when `centers` (rows, cols) is given, otherwise a
+    plain resize stretched over the whole image."""
+    if centers is None:
+        return upsample_bilinear(raw_map, shape)
+    from cnnlab.analysis.receptive_field import ReceptiveField, upsample_to_input
+
+    rows, cols = (np.asarray(c, dtype=np.float64) for c in centers)
+    return upsample_to_input(raw_map, ReceptiveField(rows, cols, (0, 0), (0, 0)), shape)
+
+
+def _mark_centres(ax, centers) -> None:
+    """Small dots where the cells' receptive fields are centred (small maps only)."""
+    rows, cols = (np.asarray(c) for c in centers)
+    if max(len(rows), len(cols)) <= 16:
+        yy, xx = np.meshgrid(rows, cols, indexing="ij")
+        ax.scatter(xx.ravel(), yy.ravel(), s=4, c="white", alpha=0.7, linewidths=0)
+
+
+def _show_overlay(ax, image: np.ndarray, upsampled: np.ndarray, centers=None) -> bool:
+    """The map at the image size blended over it; returns whether it is empty."""
+    heat, empty = normalize_map(upsampled)
     ax.imshow(overlay(image, heat), interpolation="nearest")
+    if centers is not None:
+        _mark_centres(ax, centers)
     ax.set_xticks([])
     ax.set_yticks([])
     return empty
@@ -54,17 +75,18 @@ def render_cam_panels(
     upsampled: np.ndarray | None = None,
     title: str = "",
     subtitle: str = "",
+    centers=None,
 ) -> np.ndarray:
     """Original | raw map at its own resolution | upsampled map over the image.
 
-    image: (28, 28) uint8; raw_map: (h, w), e.g. 11x11; upsampled: the map at the image size
-    (computed with `upsample_bilinear` when None). Put the predicted class and its probability
-    in `title`, e.g. "cnn2 · scratch: predicted 7 (0.998)". Returns RGB uint8.
+    image: (28, 28) uint8; raw_map: (h, w), e.g. 11x11; centers: (rows, cols) of the cells'
+    receptive-field centres in pixels (`cnnlab.analysis.receptive_field`); upsampled: the map
+    at the image size (computed from `centers`, or stretched when both are None). Put the
+    predicted class and its probability in `title`. Returns RGB uint8.
     """
     raw_map = np.asarray(raw_map, dtype=np.float64)
     if upsampled is None:
-        upsampled = upsample_bilinear(raw_map, image.shape)
-    heat, empty = normalize_map(upsampled)
+        upsampled = _upsample(raw_map, image.shape, centers)
     h, w = raw_map.shape
 
     fig = new_figure(7.5, 3.2)
@@ -75,10 +97,10 @@ def render_cam_panels(
     axes[0].set_title("input", fontsize=10)
     _show_raw_map(axes[1], raw_map)
     axes[1].set_title(f"map, {h}×{w}", fontsize=10)
-    axes[2].imshow(overlay(image, heat), interpolation="nearest")
-    axes[2].set_xticks([])
-    axes[2].set_yticks([])
+    empty = _show_overlay(axes[2], image, upsampled, centers)
     axes[2].set_title(f"upsampled to {image.shape[0]}×{image.shape[1]}", fontsize=10)
+    if not subtitle:
+        subtitle = _placement_note(centers)
     if empty:
         for ax in axes[1:]:
             _note(ax, EMPTY_NOTE)
@@ -87,13 +109,22 @@ def render_cam_panels(
     return figure_to_rgb(fig)
 
 
+def _placement_note(centers) -> str:
+    from cnnlab.analysis.receptive_field import OUTSIDE_NOTE
+
+    if centers is None:
+        return "map stretched evenly over the image (cells not at their receptive-field centres)"
+    return f"overlay: each cell at its receptive-field centre; {OUTSIDE_NOTE}"
+
+
 def render_cam_comparison(rows: list[dict], title: str = "Class activation maps") -> np.ndarray:
     """One row per model: original | CAM | CAM overlay | Grad-CAM overlay.
 
     Each row is a dict: "label" (e.g. "cnn2 · scratch"), "image" (28, 28) uint8, "cam" (h, w)
-    raw map or None (a model without a conv layer), optional "gradcam" (h, w) raw map, and an
-    optional "caption" such as "pred 7 (0.998)". The Grad-CAM column appears only when some
-    row has one. Returns RGB uint8.
+    raw map or None (a model without a conv layer), optional "gradcam" (h, w) raw map, optional
+    "centers" (rows, cols) of the cells' receptive-field centres (without them the maps are
+    stretched over the image) and an optional "caption" such as "pred 7 (0.998)". The
+    Grad-CAM column appears only when some row has one. Returns RGB uint8.
     """
     with_gradcam = any(row.get("gradcam") is not None for row in rows)
     headers = ["input", "CAM", "CAM overlay"] + (["Grad-CAM overlay"] if with_gradcam else [])
@@ -129,13 +160,18 @@ def render_cam_comparison(rows: list[dict], title: str = "Class activation maps"
             cam = np.asarray(cam, dtype=np.float64)
             _show_raw_map(ax_cam, cam)
             ax_cam.set_xlabel(f"{cam.shape[0]}×{cam.shape[1]}", fontsize=8, labelpad=2)
-            if _show_overlay(ax_overlay, image, cam):
+            centers = row.get("centers")
+            if _show_overlay(ax_overlay, image, _upsample(cam, image.shape, centers), centers):
                 _note(ax_overlay, EMPTY_NOTE)
 
         if with_gradcam:
             ax_grad = axes[i, 3]
             if row.get("gradcam") is None:
                 ax_grad.set_axis_off()
-            elif _show_overlay(ax_grad, image, np.asarray(row["gradcam"], dtype=np.float64)):
-                _note(ax_grad, EMPTY_NOTE)
+            else:
+                grad = np.asarray(row["gradcam"], dtype=np.float64)
+                centers = row.get("centers")
+                if _show_overlay(ax_grad, image, _upsample(grad, image.shape, centers), centers):
+                    _note(ax_grad, EMPTY_NOTE)
+    fig.supxlabel(_placement_note(rows[0].get("centers") if rows else None), fontsize=8)
     return figure_to_rgb(fig)

@@ -1,0 +1,118 @@
+"""Where each cell of a feature map looks in the input: receptive-field centres and sizes.
+
+A cell (i, j) of a conv feature map is not at pixel (i, j) * 28 / H: unpadded convolutions and
+poolings shave the border off, so cnn3's 3x3 cells sit over input rows 8.5, 12.5 and 16.5, not
+spread over 0..27. The standard recurrence over the layers, per axis, with `j` the distance in
+input pixels between neighbouring cells, `r` the receptive-field size and `start` the centre of
+cell 0 (pixel-index coordinates: pixel r has centre r):
+
+    j_out = j_in * s
+    r_out = r_in + (k - 1) * j_in
+    start_out = start_in + ((k - 1) / 2 - p) * j_in
+
+for a window of (dilated) size k, stride s and padding p. Elementwise layers leave all three
+alone. `upsample_to_input` places a map on the pixel grid by interpolating between the centres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cnnlab.models.shapes import INPUT_SHAPE, infer_shapes
+from cnnlab.models.spec import ArchSpec
+from cnnlab.scratch.im2col import pair
+
+WINDOW_KINDS = ("Conv2d", "MaxPool2d", "AvgPool2d")
+# Layers that act on each value (or each channel) alone: the field passes through unchanged.
+ELEMENTWISE_KINDS = (
+    "ReLU",
+    "LeakyReLU",
+    "Tanh",
+    "Sigmoid",
+    "Dropout",
+    "BatchNorm2d",
+)
+OUTSIDE_NOTE = "linear between cell centres (dots), edge value outside them"
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """The cells of one feature map in input pixel-index coordinates, per axis (rows, cols)."""
+
+    rows: np.ndarray  # (H,) centre row of each cell
+    cols: np.ndarray  # (W,) centre column of each cell
+    size: tuple[int, int]  # receptive-field height and width in input pixels
+    jump: tuple[int, int]  # input pixels between neighbouring cells
+
+    def as_dict(self) -> dict:
+        """JSON-ready: {"cell_centers": {"rows", "cols"}, "receptive_field": {"size", "jump"}}."""
+        return {
+            "cell_centers": {"rows": self.rows.tolist(), "cols": self.cols.tolist()},
+            "receptive_field": {"size": list(self.size), "jump": list(self.jump)},
+        }
+
+
+def _window(layer) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """(k, s, p) per axis of a windowed layer; k includes a convolution's dilation."""
+    kw = layer.kwargs
+    k = pair(kw["kernel_size"])
+    if layer.spec.kind == "Conv2d":
+        s = pair(kw.get("stride", 1))
+        d = pair(kw.get("dilation", 1))
+        k = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d, strict=True))
+    else:  # pooling: the stride defaults to the window, as in PyTorch
+        s = pair(kw["stride"]) if kw.get("stride") is not None else k
+    return k, s, pair(kw.get("padding", 0))
+
+
+def receptive_field(
+    spec: ArchSpec, layer_name: str | None = None, input_shape=INPUT_SHAPE
+) -> ReceptiveField:
+    """Cell centres and receptive-field size of `layer_name`'s output (default: the spec's
+    CAM feature layer). Raises ValueError for a layer that mixes all positions on the way."""
+    target = layer_name or spec.feature_layer
+    if target is None:
+        raise ValueError(f"{spec.name} has no conv feature map")
+    jump, size, start = np.ones(2), np.ones(2), np.zeros(2)  # per axis (rows, cols)
+    for layer in infer_shapes(spec, input_shape):
+        kind = layer.spec.kind
+        if kind in WINDOW_KINDS:
+            k, s, p = (np.array(v, dtype=np.float64) for v in _window(layer))
+            start = start + ((k - 1) / 2 - p) * jump
+            size = size + (k - 1) * jump
+            jump = jump * s
+        elif kind not in ELEMENTWISE_KINDS:
+            raise ValueError(f"cannot follow a receptive field through {kind} ({layer.spec.name})")
+        if layer.spec.name == target:
+            _, h, w = layer.out_shape
+            return ReceptiveField(
+                rows=start[0] + jump[0] * np.arange(h),
+                cols=start[1] + jump[1] * np.arange(w),
+                size=(int(size[0]), int(size[1])),
+                jump=(int(jump[0]), int(jump[1])),
+            )
+    raise ValueError(f"{spec.name} has no layer named {target!r}")
+
+
+def _interpolation_weights(centres: np.ndarray, n_out: int) -> np.ndarray:
+    """(n_out, n_cells): pixel x gets the linear interpolation between the two cells whose
+    centres bracket it; beyond the first or last centre, that cell's value (np.interp's rule)."""
+    pixels = np.arange(n_out, dtype=np.float64)
+    identity = np.eye(len(centres))
+    return np.stack([np.interp(pixels, centres, identity[i]) for i in range(len(centres))], 1)
+
+
+def upsample_to_input(m: np.ndarray, field: ReceptiveField, size=INPUT_SHAPE[1:]) -> np.ndarray:
+    """A (H, W) map on the (size) pixel grid, each cell's value at its receptive-field centre,
+    linear in between (separable), the edge value outside. Returns float64 (size)."""
+    m = np.asarray(m, dtype=np.float64)
+    rows = _interpolation_weights(field.rows, size[0])  # (28, H)
+    cols = _interpolation_weights(field.cols, size[1])  # (28, W)
+    return rows @ m @ cols.T
+
+
+def stretched_centres(cells: int, pixels: int = INPUT_SHAPE[1]) -> np.ndarray:
+    """Where a plain resize (align_corners=False) puts the cell centres: evenly over the image."""
+    return (np.arange(cells) + 0.5) * pixels / cells - 0.5
