@@ -61,15 +61,13 @@ def png_data_url(array: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(png_bytes(array)).decode("ascii")
 
 
-def heat_on_input(raw_map: np.ndarray, size: tuple[int, int] = (28, 28)) -> np.ndarray:
-    """A raw CAM (h, w) as a [0, 1] heat map over the input (H, W).
+def heat_on_input(raw_map: np.ndarray, spec) -> np.ndarray:
+    """A raw CAM (h, w) as a [0, 1] heat map over the 28x28 input: each cell placed at the
+    centre of its receptive field, as in `cnnlab cam` (`cnnlab.analysis.receptive_field`)."""
+    from cnnlab.analysis.receptive_field import receptive_field, upsample_to_input
+    from cnnlab.viz.maps import normalize_map
 
-    The one place that decides where a map's cells fall on the input: plain bilinear
-    upsampling today, to be swapped for the receptive-field-aligned placement.
-    """
-    from cnnlab.viz.maps import normalize_map, upsample_bilinear
-
-    heat, _ = normalize_map(upsample_bilinear(raw_map, size))
+    heat, _ = normalize_map(upsample_to_input(raw_map, receptive_field(spec)))
     return heat
 
 
@@ -90,7 +88,7 @@ def cam_overlay(run: LabRun, x: np.ndarray, digit: np.ndarray, target: int) -> s
         return None
     method = "cam" if run.spec.head else "gradcam"
     result = compute_map(run.engine, run.spec, x, target, method)
-    return png_data_url(overlay(digit, heat_on_input(result["map"])))
+    return png_data_url(overlay(digit, heat_on_input(result["map"], run.spec)))
 
 
 def predict_run(run: LabRun, digit: np.ndarray, with_cam: bool = True) -> dict[str, Any]:
@@ -105,7 +103,7 @@ def predict_run(run: LabRun, digit: np.ndarray, with_cam: bool = True) -> dict[s
     return {
         "run": run.id,
         "prediction": prediction,
-        "probabilities": [round(float(v), 6) for v in p],
+        "probabilities": [float(v) for v in p],
         "cam": cam,
     }
 
