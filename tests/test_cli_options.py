@@ -130,7 +130,7 @@ def help_text(capsys, *argv: str) -> str:
 
 EVERY_HELP = [
     ["run"], ["data", "info"], ["data", "verify"], ["data", "download"], ["train"], ["parity"],
-    ["evaluate"], ["cam"], ["predict"], ["report"], ["bench"],
+    ["evaluate"], ["cam"], ["predict"], ["report"], ["lab"], ["bench"],
 ]  # fmt: skip
 
 
@@ -173,7 +173,7 @@ def test_help_shows_the_defaults_that_were_missing(capsys, argv, defaults):
 def test_commands_are_listed_in_an_explicit_order(capsys):
     names = [module.NAME for module in cli.COMMANDS]
     assert names == [
-        "run", "data", "train", "parity", "evaluate", "cam", "predict", "report", "bench",
+        "run", "data", "train", "parity", "evaluate", "cam", "predict", "report", "lab", "bench",
     ]  # fmt: skip
     with pytest.raises(SystemExit):
         main(["--help"])

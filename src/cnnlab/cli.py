@@ -13,12 +13,12 @@ import sys
 from collections.abc import Sequence
 
 from cnnlab import __version__
-from cnnlab.commands import bench, cam, data, evaluate, parity, predict, report, run, train
+from cnnlab.commands import bench, cam, data, evaluate, lab, parity, predict, report, run, train
 from cnnlab.commands.options import CommandParser
 from cnnlab.errors import UserError
 
 # The order a student meets them: the whole comparison, the data, one run, and what it learned.
-COMMANDS = (run, data, train, parity, evaluate, cam, predict, report, bench)
+COMMANDS = (run, data, train, parity, evaluate, cam, predict, report, lab, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,21 +7,24 @@ import ipaddress
 import sys
 from pathlib import Path
 
+from cnnlab.commands.options import add_data_dir, whole_number
+
 NAME = "lab"
 HELP = "serve a local web app: draw a digit and see every trained run's prediction and CAM"
-ORDER = 65
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", default="runs", metavar="DIR", help="folder of run directories")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument("--port", type=whole_number(1), default=8000, help="port to listen on")
     parser.add_argument("--open", action="store_true", help="open the page in a web browser")
-    parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $CNNLAB_DATA)")
+    add_data_dir(parser)
     parser.add_argument(
         "--bench", action="store_true", help="measure /api/predict latency instead of serving"
     )
-    parser.add_argument("--requests", type=int, default=200, help="--bench: how many requests")
+    parser.add_argument(
+        "--requests", type=whole_number(1), default=200, help="--bench: how many requests"
+    )
     parser.add_argument("--json", default=None, metavar="FILE", help="--bench: also write JSON")
 
 
