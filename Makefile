@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-cnnlab
-EXTRAS ?= torch,keras,dev
+EXTRAS ?= torch,keras,dev,cluster
 
 .PHONY: install run test lint unit browser clean
 
