@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab.analysis import metrics
+from cnnlab.analysis import metrics, stats
 from cnnlab.analysis.metrics import format_probability
 from cnnlab.data import load_mnist, normalize
 from cnnlab.fileio import write_bytes, write_json, write_text
@@ -21,6 +21,7 @@ from cnnlab.training.loop import predict_logits
 from cnnlab.training.tracking import TensorBoardLog
 
 TOP_K = 3
+BOOTSTRAP_RESAMPLES = 2000  # of the test images, for the accuracy's 95% interval
 WORST_ERRORS = 16
 
 
@@ -37,6 +38,10 @@ def evaluate_run(run_dir: Path, data_dir=None, device: str = "cpu", quiet: bool 
 
     summary = metrics.evaluation_summary(labels, probabilities)
     summary |= {"model": config["model"], "engine": config["engine"], "run_dir": str(run_dir)}
+    correct = probabilities.argmax(axis=1) == labels  # (10000,) bool
+    summary["accuracy_interval"] = stats.bootstrap_accuracy_interval(
+        correct, resamples=BOOTSTRAP_RESAMPLES, seed=0
+    )
     top = metrics.top_scoring_images(probabilities, TOP_K)  # (10, 3) test-image indices
     summary["top_scoring"] = [
         {
