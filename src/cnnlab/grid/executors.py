@@ -102,7 +102,7 @@ def run_on_dask(tasks: list[GridTask], scheduler: str, out: Path, log: Callable)
             )
             futures[future] = task
             log(f"{task.label}: submitted to {scheduler}")
-        for future in dask_completed(list(futures)):
+        for future in dask_completed(list(futures), loop=client.loop):
             _collect(future.result, futures[future], out, result, log)
     finally:
         client.close()
