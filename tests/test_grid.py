@@ -168,18 +168,38 @@ def test_a_dask_cluster_gives_the_serial_weights(serial_grid, dask_cluster, tmp_
         _assert_same_weights(serial_grid / name, tmp_path / name)
 
 
-def test_a_killed_worker_leaves_finished_runs_or_one_sentence(dask_cluster, tmp_path, mnist_dir):
+def _kill_a_busy_worker(address: str, workers: list, killed: list) -> None:
+    """Wait until a worker is training, then kill its process (found by the PID it reports)."""
+    from distributed import Client
+
+    with Client(address, timeout=30, set_as_default=False) as client:
+        for _ in range(300):
+            busy = [w for w, keys in client.processing().items() if keys]
+            if busy:
+                break
+            time.sleep(0.1)
+        time.sleep(1.0)  # inside the training, past loading the data
+        pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
+    for process in workers:
+        if process.pid == pid:
+            process.kill()
+            killed.append(process)
+
+
+def test_a_killed_worker_leaves_finished_runs_or_one_sentence(dask_cluster, tmp_path):
     """Last in this module: it kills one of the two workers while it trains."""
     address, workers = dask_cluster
     tasks = _tasks(None)[:2]
     for task in tasks:
         task.config |= {"train_size": 3000}  # a few seconds of training to be killed in
-    killer = threading.Timer(4.0, workers[0].kill)
+    killed = []
+    killer = threading.Thread(target=_kill_a_busy_worker, args=(address, workers, killed))
     killer.start()
     started = time.perf_counter()
     result = run_on_dask(tasks, address, tmp_path, print)
     killer.join()
-    assert workers[0].wait(timeout=10) != 0
+    assert len(killed) == 1
+    assert killed[0].wait(timeout=10) != 0
     print(f"grid with a killed worker: {time.perf_counter() - started:.1f} s, {result.failed}")
     assert set(result.installed) | set(result.failed) == {t.name for t in tasks}
     for sentence in result.failed.values():

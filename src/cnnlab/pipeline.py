@@ -221,7 +221,9 @@ def run_comparison(plan: RunPlan) -> dict:
         draw_cams(cnn_runs, index=0, out_dir=plan.out, data_dir=plan.data_dir)
     summary = grid_summary(run_dirs, plan.data_dir)
     write_json(plan.out / "summary.json", summary)
-    html, md = build_report(run_dirs, plan.out / "report.html", plan.out / "report.md", plan.out)
+    html, md = build_report(
+        run_dirs, plan.out / "report.html", plan.out / "report.md", plan.out, statistics=summary
+    )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
     return {
         "runs": run_dirs,

@@ -177,18 +177,37 @@ def _render(template: str, context: dict) -> str:
     return env.get_template(template).render(**context)
 
 
+def _significance(statistics: dict | None, out_dir: Path, md_base: Path) -> dict | None:
+    """The significance section: seeds table, McNemar table, and the per-seed accuracy chart."""
+    from cnnlab import viz
+    from cnnlab.report import significance
+
+    if not statistics or not statistics.get("aggregates"):
+        return None
+    chart = out_dir / "seed_accuracies.png"
+    viz.save_png(viz.render_seed_accuracies(statistics["aggregates"]), chart)
+    return {
+        "aggregates": significance.aggregate_rows(statistics),
+        "comparisons": significance.mcnemar_rows(statistics),
+        "margin": statistics.get("twin_margin", 0.002),
+        "chart": _picture(chart, "Test accuracy of every seed, mean and 95% interval", md_base),
+    }
+
+
 def build_report(
     run_dirs,
     out_html: str | os.PathLike,
     out_md: str | os.PathLike | None = None,
     cam_dir: str | os.PathLike | None = None,
     title: str = "cnnlab report: what the networks learned",
+    statistics: dict | None = None,
 ) -> tuple[Path, Path]:
     """Write the HTML report and its Markdown twin; returns (html path, md path).
 
     run_dirs: run directories, shown in this order. out_md defaults to out_html with a .md
     suffix. cam_dir holds cam_comparison.png / gradcam_comparison.png (default: the parent of
-    the first run directory).
+    the first run directory). statistics: summary.json's aggregates and comparisons, for the
+    significance section (absent: the section is left out).
     """
     runs = [load_run(d) for d in run_dirs]
     if not runs:
@@ -220,7 +239,8 @@ def build_report(
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "rows": rows,
         "best_accuracy": max(accuracies) if accuracies else None,
-        "findings": findings.summarize(rows, matrices, test_count),
+        "findings": findings.summarize(rows, matrices, test_count, statistics),
+        "significance": _significance(statistics, cam_dir, md_base),
         "runs": sections,
         "cam_comparisons": [
             _picture(cam_dir / file, caption, md_base)

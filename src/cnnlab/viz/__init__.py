@@ -25,6 +25,7 @@ _EXPORTS = {
     "grids": ("render_top_scoring", "render_worst_errors"),
     "curves": ("render_curves",),
     "cam_figures": ("render_cam_panels", "render_cam_comparison"),
+    "seeds": ("render_seed_accuracies",),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
