@@ -218,3 +218,31 @@ def test_an_unreachable_scheduler_is_one_sentence_and_exit_2(tmp_path, mnist_dir
     err = capsys.readouterr().err
     assert f"cannot reach the Dask scheduler at {address}" in err
     assert err.count("\n") == 1
+
+
+def test_a_task_resumes_from_the_files_it_is_sent(serial_grid, tmp_path):
+    """One more epoch of a finished run, on a 'worker' where the client's data path is absent."""
+    from cnnlab.grid.tasks import install_run, pack_run, train_task
+
+    task = _tasks(None)[1]  # mlp3 seed 0, with this machine's $CNNLAB_DATA
+    files = pack_run(serial_grid / task.name)
+    saved = json.loads(files["config.json"]) | {"data_dir": str(tmp_path / "not-on-this-worker")}
+    files["config.json"] = json.dumps(saved).encode()
+    returned = train_task(task.config | {"epochs": 2}, files)
+    run = install_run(tmp_path, task.name, returned)
+    status = json.loads((run / "status.json").read_text())
+    assert status["epochs_done"] == 2
+    assert status["complete"] is True
+
+
+def test_installing_replaces_a_run_whole_and_refuses_escaping_paths(tmp_path):
+    from cnnlab.grid.tasks import install_run
+
+    install_run(tmp_path, "r", {"a.txt": b"old", "cam/x.png": b"1"})
+    install_run(tmp_path, "r", {"a.txt": b"new"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+    assert [p.name for p in (tmp_path / "r").iterdir()] == ["a.txt"]
+    assert (tmp_path / "r" / "a.txt").read_bytes() == b"new"
+    with pytest.raises(ValueError, match="may not leave"):
+        install_run(tmp_path, "s", {"../evil.txt": b"x"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]

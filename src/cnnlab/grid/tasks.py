@@ -8,6 +8,7 @@ into `--out` on the client so that the run directory appears whole or not at all
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -15,6 +16,7 @@ import uuid
 from pathlib import Path, PurePosixPath
 
 from cnnlab.fileio import write_bytes
+from cnnlab.rundir import CONFIG
 
 RunFiles = dict[str, bytes]  # relative POSIX path inside a run directory -> file contents
 
@@ -56,9 +58,19 @@ def train_task(config: dict, files: RunFiles) -> RunFiles:
     with tempfile.TemporaryDirectory(prefix="cnnlab-task-") as scratch_dir:
         cfg = TrainConfig.from_dict(config | {"out": scratch_dir})
         run_dir = Path(scratch_dir) / cfg.resolved().name
-        unpack_run(files, run_dir)
+        unpack_run(_here(files, cfg), run_dir)
         finished = train(cfg, resume=bool(files), quiet=True)
         return pack_run(finished)
+
+
+def _here(files: RunFiles, cfg) -> RunFiles:
+    """`files` with the saved config pointing at this machine's data and folder: a resumed run
+    trains with its saved settings, and the client's paths may not exist on a worker."""
+    if CONFIG not in files:
+        return files
+    saved = json.loads(files[CONFIG])
+    saved |= {"out": cfg.out, "data_dir": cfg.data_dir}
+    return files | {CONFIG: json.dumps(saved, indent=2).encode()}
 
 
 def install_run(out: Path, name: str, files: RunFiles) -> Path:
