@@ -116,11 +116,17 @@ def _picture(path: Path, caption: str, md_base: Path) -> dict:
 
 
 def _display_names(runs: list[Run]) -> list[str]:
-    """`model · engine`, with the run directory added where two runs would share a name."""
+    """`model · engine`, with the seed, or else the run directory, added where two runs would
+    share a name."""
     names = [run.name for run in runs]
+    seeded = [f"{run.name} · seed {run.config.get('seed')}" for run in runs]
     return [
-        f"{name} ({run.path})" if names.count(name) > 1 else name
-        for name, run in zip(names, runs, strict=True)
+        name
+        if names.count(name) == 1
+        else with_seed
+        if seeded.count(with_seed) == 1
+        else f"{name} ({run.path})"
+        for name, with_seed, run in zip(names, seeded, runs, strict=True)
     ]
 
 
