@@ -239,7 +239,7 @@ def run_comparison(plan: RunPlan) -> dict:
 
 def comparison_table(rows: list[dict]) -> str:
     lines = [
-        f"{'model':<6} {'engine':<8} {'test acc':>9} {'best val':>9} {'epochs':>6} "
+        f"{'model':<6} {'engine':<8} {'seed':>4} {'test acc':>9} {'best val':>9} {'epochs':>6} "
         f"{'s/epoch':>8} {'params':>8}"
     ]
     for row in rows:
@@ -247,7 +247,7 @@ def comparison_table(rows: list[dict]) -> str:
         val = row["best_val_accuracy"]
         spe = row["seconds_per_epoch"]
         lines.append(
-            f"{row['model']:<6} {row['engine']:<8} "
+            f"{row['model']:<6} {row['engine']:<8} {row.get('seed', 0):>4} "
             f"{(f'{100 * acc:.2f}%' if acc is not None else '-'):>9} "
             f"{(f'{100 * val:.2f}%' if val is not None else '-'):>9} "
             f"{row['epochs']:>6} {(f'{spe:.1f}' if spe is not None else '-'):>8} "
