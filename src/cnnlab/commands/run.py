@@ -33,7 +33,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None, help="MNIST directory (else $CNNLAB_DATA)")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch progress bars")
     parser.add_argument(
-        "--seeds", type=seed_list, default=None, help="0,1,2 or a count (5: 0..4); folders cnn2-scratch-s0, ...; none: seed 0 in cnn2-scratch"
+        "--seeds",
+        type=seed_list,
+        default=None,
+        help="0,1,2 or a count (5: 0..4), into cnn2-scratch-s0, ...; none: seed 0 in cnn2-scratch",
     )
     parser.add_argument("--train-size", type=int, default=None, help="training images per run")
     parser.add_argument("--val-size", type=int, default=None, help="validation images per run")
