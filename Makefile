@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-cnnlab
-EXTRAS ?= torch,keras,lab,dev
+EXTRAS ?= torch,keras,lab,cluster,dev
 
 .PHONY: install run test lint unit browser clean
 

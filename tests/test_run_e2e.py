@@ -46,11 +46,13 @@ def test_tensorboard_events_for_every_model(quick_run):
 
 
 def test_summary_json_has_one_entry_per_run(quick_run):
-    summary = json.loads((quick_run / "summary.json").read_text())
+    summary = json.loads((quick_run / "summary.json").read_text())["runs"]
     assert [(r["model"], r["engine"]) for r in summary] == PAIRS
-    keys = {"model", "engine", "test_accuracy", "best_val_accuracy", "epochs"}
-    keys |= {"seconds_per_epoch", "parameters", "run_dir"}
+    keys = {"model", "engine", "seed", "test_accuracy", "best_val_accuracy", "epochs"}
+    keys |= {"accuracy_low", "accuracy_high", "seconds_per_epoch", "parameters", "run_dir"}
     for row in summary:
+        assert row["seed"] == 0
+        assert row["accuracy_low"] < row["test_accuracy"] < row["accuracy_high"]
         assert set(row) == keys
         assert 0.5 < row["test_accuracy"] <= 1.0  # one epoch on 3,000 images
         assert row["epochs"] == 1
@@ -116,7 +118,7 @@ def test_report_renders_in_headless_chromium(quick_run, tmp_path):
     assert count >= 6 * 3 + 1  # per run: confusion matrix, top-3, curves; and the CAM figure
     assert loaded == count
     table = re.search(r'<section id="comparison">(.*?)</section>', dom, re.S).group(1)
-    summary = json.loads((quick_run / "summary.json").read_text())
+    summary = json.loads((quick_run / "summary.json").read_text())["runs"]
     for row in summary:
         assert f"{row['model']} · {row['engine']}" in table
         assert f"{100 * row['test_accuracy']:.2f}%" in table
@@ -131,5 +133,5 @@ def test_without_torch_the_numpy_rows_run_and_the_skip_is_said(
     captured = capsys.readouterr()
     assert "the PyTorch rows were skipped" in captured.err
     assert "pip install 'cnnlab[torch]'" in captured.err
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary = json.loads((tmp_path / "summary.json").read_text())["runs"]
     assert [(r["model"], r["engine"]) for r in summary] == [("mlp3", "scratch")]

@@ -7,12 +7,14 @@ directories, so a second `cnnlab run` reuses what is finished and continues what
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cnnlab.analysis.grid_summary import grid_summary
 from cnnlab.errors import UserError
 from cnnlab.fileio import make_dir, write_json
 from cnnlab.rundir import RunDir
@@ -26,6 +28,7 @@ ENGINES = (SCRATCH, REFERENCE)  # the default comparison: the NumPy engine and i
 # The quick profile: a few thousand images, one epoch, every step of the pipeline.
 QUICK = {"epochs": 1, "train_size": 3000, "val_size": 500}
 # Settings that must match for a finished run directory to be reused.
+RunKey = tuple[str, str, int]  # (model, engine, seed)
 REUSE_KEYS = ("epochs", "batch_size", "optimizer", "lr", "lr_schedule", "seed", "train_size")
 
 
@@ -40,19 +43,39 @@ class RunPlan:
     threads: int = 0
     data_dir: str | None = None
     quiet: bool = False
+    # None: the single seed 0 in directories named `cnn2-scratch`; a tuple: `cnn2-scratch-s3`
+    seeds: tuple[int, ...] | None = None
+    train_size: int | None = None
+    val_size: int | None = None
+    workers: int = 1  # trainings at once in local processes
+    scheduler: str | None = None  # tcp://HOST:PORT of a Dask scheduler
     skipped: list[str] = field(default_factory=list)
 
     def pairs(self) -> list[tuple[str, str]]:
         return [(m, e) for e in self.engines for m in self.models]
 
+    def runs(self) -> list[RunKey]:
+        """Every (model, engine, seed) to train, seed by seed so early seeds finish first."""
+        return [(m, e, s) for s in self.seeds or (0,) for m, e in self.pairs()]
 
-def _config(plan: RunPlan, model: str, engine: str) -> TrainConfig:
+    def run_name(self, key: RunKey) -> str:
+        model, engine, seed = key
+        return f"{model}-{engine}" if self.seeds is None else f"{model}-{engine}-s{seed}"
+
+
+def _config(plan: RunPlan, key: RunKey) -> TrainConfig:
+    model, engine, seed = key
     extra = dict(QUICK) if plan.quick else {}
     if plan.epochs is not None:
         extra["epochs"] = plan.epochs
+    for size in ("train_size", "val_size"):
+        if getattr(plan, size) is not None:
+            extra[size] = getattr(plan, size)
     return TrainConfig(
         model=model,
         engine=engine,
+        seed=seed,
+        name=plan.run_name(key),
         out=str(plan.out),
         threads=plan.threads,
         data_dir=plan.data_dir,
@@ -90,8 +113,7 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def run_comparison(plan: RunPlan) -> dict:
-    """Train/evaluate/visualise every pair; returns {"runs", "report", "summary", ...}."""
+def _drop_missing_engines(plan: RunPlan) -> None:
     for name in [e for e in plan.engines if not available(e)]:
         plan.engines = tuple(e for e in plan.engines if e != name)
         plan.skipped.append(
@@ -99,79 +121,126 @@ def run_comparison(plan: RunPlan) -> dict:
             f"(pip install 'cnnlab[{name}]', or `make run`, installs it)"
         )
         print(f"note: {plan.skipped[-1]}", file=sys.stderr)
-    pairs = plan.pairs()
-    if not pairs:
-        raise UserError("nothing to run: no model/engine pair is left.")
-    make_dir(plan.out)
-    # One `cnnlab run` per --out at a time: every run directory is held before any is touched.
-    with locked_all(plan.out / f"{model}-{engine}" for model, engine in pairs):
-        return _run_pairs(plan, pairs)
 
 
-def _run_pairs(plan: RunPlan, pairs: list[tuple[str, str]]) -> dict:
-    from cnnlab.analysis.cam_runs import draw_cams
-    from cnnlab.analysis.evaluation import evaluate_run
-    from cnnlab.report import build_report, summary_rows
+def _label(key: RunKey, plan: RunPlan) -> str:
+    model, engine, seed = key
+    return f"{model} · {engine}" + ("" if plan.seeds is None else f" · seed {seed}")
+
+
+def _train_serially(plan: RunPlan, configs: dict, states: dict, started: float) -> None:
+    """Today's path: one training at a time, in place, with progress bars."""
     from cnnlab.training.trainer import train
 
+    keys = list(configs)
+    epochs_of = {k: cfg.resolved().epochs for k, cfg in configs.items()}
+    # Count only epochs still to train, so the time-left estimate ignores reused runs.
+    to_train = sum(epochs_of[k] for k in keys if states[k] != "finished") or 1
+    trained = 0
+    for index, key in enumerate(keys, start=1):
+        header = (index, len(keys), _label(key, plan))
+        if states[key] == "finished":
+            _progress(*header, "finished earlier, reused", started, trained / to_train)
+            continue
+        training = f"training {count_noun(epochs_of[key], 'epoch')}"
+        what = "resuming" if states[key] == "unfinished" else training
+        _progress(*header, what, started, trained / to_train)
+        train(
+            configs[key],
+            resume=states[key] == "unfinished",
+            force=plan.force or states[key] == "new",
+            quiet=plan.quiet,
+        )
+        trained += epochs_of[key]
+
+
+def _train_in_grid(plan: RunPlan, configs: dict, states: dict, started: float) -> dict:
+    """Trainings side by side (processes or Dask); returns {key: one sentence} of failures."""
+    from dataclasses import asdict
+
+    from cnnlab.grid.executors import GridTask, run_in_processes, run_on_dask
+    from cnnlab.grid.tasks import pack_run
+
+    tasks, key_of = [], {}
+    for index, (key, cfg) in enumerate(configs.items(), start=1):
+        label = _label(key, plan)
+        if states[key] == "finished":
+            _progress(index, len(configs), label, "finished earlier, reused", started, 0)
+            continue
+        config = asdict(cfg)
+        if plan.scheduler:
+            config["data_dir"] = None  # no shared filesystem: each worker's own $CNNLAB_DATA
+        elif not plan.threads:
+            config["threads"] = max(1, (os.cpu_count() or 1) // plan.workers)
+        resume = states[key] == "unfinished"
+        files = pack_run(plan.out / cfg.name) if resume else {}
+        tasks.append(GridTask(cfg.name, label, config, files))
+        key_of[cfg.name] = key
+    if not tasks:
+        return {}
+
+    def log(line: str) -> None:
+        print(f"[{_clock(time.perf_counter() - started)}] {line}", flush=True)
+
+    if plan.scheduler:
+        result = run_on_dask(tasks, plan.scheduler, plan.out, log)
+    else:
+        result = run_in_processes(tasks, plan.workers, plan.out, log)
+    return {key_of[name]: sentence for name, sentence in result.failed.items()}
+
+
+def run_comparison(plan: RunPlan) -> dict:
+    """Train/evaluate/visualise every run; returns {"runs", "report", "summary", ...}."""
+    _drop_missing_engines(plan)
+    keys = plan.runs()
+    if not keys:
+        raise UserError("nothing to run: no model/engine pair is left.")
+    make_dir(plan.out)
+    configs = {k: _config(plan, k) for k in keys}
+    # One `cnnlab run` per --out at a time: every run directory is held before any is touched.
+    with locked_all(plan.out / cfg.name for cfg in configs.values()):
+        return _run_all(plan, keys, configs)
+
+
+def _run_all(plan: RunPlan, keys: list[RunKey], configs: dict) -> dict:
+    from cnnlab.analysis.cam_runs import draw_cams
+    from cnnlab.analysis.evaluation import evaluate_run
+    from cnnlab.report import build_report
+
     started = time.perf_counter()
-    configs = {p: _config(plan, *p) for p in pairs}
     # Decide up front what is reused, so the time-left estimate counts only epochs still to train.
     states = {
-        p: "new" if plan.force else _state(cfg, RunDir(plan.out / f"{p[0]}-{p[1]}"))
-        for p, cfg in configs.items()
+        k: "new" if plan.force else _state(cfg, RunDir(plan.out / cfg.name))
+        for k, cfg in configs.items()
     }
-    epochs_of = {p: cfg.resolved().epochs for p, cfg in configs.items()}
-    to_train = sum(epochs_of[p] for p in pairs if states[p] != "finished") or 1
-    trained = 0
-    run_dirs = []
-    for index, (model, engine) in enumerate(pairs, start=1):
-        run_dir = plan.out / f"{model}-{engine}"
-        label = f"{model} · {engine}"
-        state = states[(model, engine)]
-        header = (index, len(pairs), label)
-        if state == "finished":
-            _progress(*header, "finished earlier, reused", started, trained / to_train)
-        else:
-            epochs = epochs_of[(model, engine)]
-            training = f"training {count_noun(epochs, 'epoch')}"
-            what = "resuming" if state == "unfinished" else training
-            _progress(*header, what, started, trained / to_train)
-            train(
-                configs[(model, engine)],
-                resume=state == "unfinished",
-                force=plan.force or state == "new",
-                quiet=plan.quiet,
-            )
-            trained += epochs
-        if state != "finished" or RunDir(run_dir).evaluation() is None:
-            _progress(*header, "evaluating on 10,000 test images", started, trained / to_train)
+    failed = {}
+    if plan.scheduler or plan.workers > 1:
+        failed = _train_in_grid(plan, configs, states, started)
+    else:
+        _train_serially(plan, configs, states, started)
+    plan.skipped.extend(failed.values())
+    done = [k for k in keys if k not in failed]
+    if not done:
+        raise UserError("every training failed: " + " ".join(failed.values()))
+    run_dirs = [plan.out / configs[k].name for k in done]
+    for index, (key, run_dir) in enumerate(zip(done, run_dirs, strict=True), start=1):
+        if states[key] != "finished" or RunDir(run_dir).evaluation() is None:
+            header = (index, len(done), _label(key, plan))
+            _progress(*header, "evaluating on 10,000 test images", started, 1.0)
             evaluate_run(run_dir, plan.data_dir, quiet=True)
-        run_dirs.append(run_dir)
 
-    cnn_runs = [d for d, (m, _) in zip(run_dirs, pairs, strict=True) if m != "mlp3"]
+    # CAM of the first seed's CNNs: a figure with one row per run stays readable
+    first_seed = done[0][2]
+    pairs = zip(run_dirs, done, strict=True)
+    cnn_runs = [d for d, (m, _, s) in pairs if m != "mlp3" and s == first_seed]
     if cnn_runs:
         print("CAM and Grad-CAM of the CNNs on test image 0", flush=True)
         draw_cams(cnn_runs, index=0, out_dir=plan.out, data_dir=plan.data_dir)
-    rows = summary_rows(run_dirs)
-    summary = [
-        {
-            k: row[k]
-            for k in (
-                "model",
-                "engine",
-                "test_accuracy",
-                "best_val_accuracy",
-                "epochs",
-                "seconds_per_epoch",
-                "parameters",
-                "run_dir",
-            )
-        }
-        for row in rows
-    ]
+    summary = grid_summary(run_dirs, plan.data_dir)
     write_json(plan.out / "summary.json", summary)
-    html, md = build_report(run_dirs, plan.out / "report.html", plan.out / "report.md", plan.out)
+    html, md = build_report(
+        run_dirs, plan.out / "report.html", plan.out / "report.md", plan.out, statistics=summary
+    )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
     return {
         "runs": run_dirs,
@@ -181,26 +250,28 @@ def _run_pairs(plan: RunPlan, pairs: list[tuple[str, str]]) -> dict:
         "seconds": time.perf_counter() - started,
         "peak_memory_mb": peak_mb,
         "skipped": plan.skipped,
+        "failed": list(failed.values()),
     }
 
 
-def comparison_table(summary: list[dict]) -> str:
-    """The printed table of `cnnlab run`: one row per model and engine."""
+def comparison_table(rows: list[dict]) -> str:
+    """The printed table of `cnnlab run`: one row per run."""
 
     def percent(value: float | None) -> str:
         return "-" if value is None else f"{100 * value:.2f}%"
 
-    rows = [
+    cells = [
         [
             row["model"],
             row["engine"],
+            row.get("seed", 0),
             percent(row["test_accuracy"]),
             percent(row["best_val_accuracy"]),
             row["epochs"],
             "-" if row["seconds_per_epoch"] is None else f"{row['seconds_per_epoch']:.1f}",
             f"{row['parameters']:,}",
         ]
-        for row in summary
+        for row in rows
     ]
-    headers = ["model", "engine", "test acc", "best val", "epochs", "s/epoch", "params"]
-    return text_table(headers, rows, "llrrrrr")
+    headers = ["model", "engine", "seed", "test acc", "best val", "epochs", "s/epoch", "params"]
+    return text_table(headers, cells, "llrrrrrr")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab.analysis import metrics
+from cnnlab.analysis import metrics, stats
 from cnnlab.analysis.metrics import PROBABILITY_NOTE, format_probability
 from cnnlab.analysis.tensorboard_summary import write_comparison_summaries
 from cnnlab.data import load_mnist, normalize
@@ -23,6 +23,7 @@ from cnnlab.training.loop import predict_logits
 from cnnlab.training.tracking import AnalysisLog
 
 TOP_K = 3
+BOOTSTRAP_RESAMPLES = 2000  # of the test images, for the accuracy's 95% interval
 WORST_ERRORS = 16
 
 
@@ -57,6 +58,10 @@ def _evaluate_locked(run: RunDir, data_dir, device: str, quiet: bool) -> dict:
 
     summary = metrics.evaluation_summary(labels, probabilities)
     summary |= {"model": config["model"], "engine": config["engine"], "run_dir": str(run_dir)}
+    correct = probabilities.argmax(axis=1) == labels  # (10000,) bool
+    summary["accuracy_interval"] = stats.bootstrap_accuracy_interval(
+        correct, resamples=BOOTSTRAP_RESAMPLES, seed=0
+    )
     top = metrics.top_scoring_images(probabilities, TOP_K)  # (10, 3) test-image indices
     summary["top_scoring"] = [
         {

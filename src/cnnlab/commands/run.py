@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from cnnlab.commands.options import (
     add_data_dir,
@@ -11,6 +12,7 @@ from cnnlab.commands.options import (
     add_threads,
     engine_list,
     model_list,
+    whole_number,
 )
 
 NAME = "run"
@@ -37,6 +39,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_threads(parser)
     add_data_dir(parser)
     add_quiet(parser, help="no per-epoch progress bars")
+    parser.add_argument(
+        "--seeds",
+        type=seed_list,
+        default=None,
+        help="0,1,2 or a count (5: 0..4), into cnn2-scratch-s0, ...; none: seed 0 in cnn2-scratch",
+    )
+    parser.add_argument(
+        "--train-size", type=whole_number(1), default=None, help="training images per run"
+    )
+    parser.add_argument(
+        "--val-size", type=whole_number(1), default=None, help="validation images per run"
+    )
+    parser.add_argument(
+        "--workers", type=whole_number(1), default=1, help="trainings at once in local processes"
+    )
+    parser.add_argument("--scheduler", default=None, help="tcp://HOST:PORT of a Dask scheduler")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,14 +73,20 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         data_dir=args.data_dir,
         quiet=args.quiet,
+        seeds=args.seeds,
+        train_size=args.train_size,
+        val_size=args.val_size,
+        workers=args.workers,
+        scheduler=args.scheduler,
     )
     result = run_comparison(plan)
     print()
-    print(comparison_table(result["summary"]))
+    print(comparison_table(result["summary"]["runs"]))
     print()
     for note in result["skipped"]:
         print(f"note: {note}")
-    print(f"report:      {result['report']}  (and {result['markdown'].name})")
+    markdown = f"  (and {result['markdown'].name})" if result["markdown"] else ""
+    print(f"report:      {result['report']}{markdown}")
     print(f"summary:     {out / 'summary.json'}")
     print(f"TensorBoard: tensorboard --logdir {out}")
     print(
@@ -71,7 +95,24 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.open:
         _open(result["report"])
-    return 0
+    for sentence in result["failed"]:
+        print(f"error: {sentence}", file=sys.stderr)
+    return 2 if result["failed"] else 0
+
+
+def seed_list(text: str) -> tuple[int, ...]:
+    """`--seeds 0,1,2` as (0, 1, 2); a single number n as the first n seeds, 0..n-1."""
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 0,1,2 or a count, got {text!r}") from None
+    if len(values) == 1 and "," not in text:
+        if values[0] < 1:
+            raise argparse.ArgumentTypeError(f"a seed count must be at least 1, got {text}")
+        return tuple(range(values[0]))
+    if not values or len(set(values)) != len(values) or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"seeds must be distinct and >= 0, got {text!r}")
+    return tuple(values)
 
 
 def _open(report) -> None:

@@ -116,11 +116,17 @@ def _picture(path: Path, caption: str, md_base: Path) -> dict:
 
 
 def _display_names(runs: list[Run]) -> list[str]:
-    """`model · engine`, with the run directory added where two runs would share a name."""
+    """`model · engine`, with the seed, or else the run directory, added where two runs would
+    share a name."""
     names = [run.name for run in runs]
+    seeded = [f"{run.name} · seed {run.config.get('seed')}" for run in runs]
     return [
-        f"{name} ({run.path})" if names.count(name) > 1 else name
-        for name, run in zip(names, runs, strict=True)
+        name
+        if names.count(name) == 1
+        else with_seed
+        if seeded.count(with_seed) == 1
+        else f"{name} ({run.path})"
+        for name, with_seed, run in zip(names, seeded, runs, strict=True)
     ]
 
 
@@ -202,12 +208,30 @@ def _render(template: str, context: dict) -> str:
     return env.get_template(template).render(**context)
 
 
+def _significance(statistics: dict | None, out_dir: Path, md_base: Path) -> dict | None:
+    """The significance section: seeds table, McNemar table, and the per-seed accuracy chart."""
+    from cnnlab import viz
+    from cnnlab.report import significance
+
+    if not statistics or not statistics.get("aggregates"):
+        return None
+    chart = out_dir / "seed_accuracies.png"
+    viz.save_png(viz.render_seed_accuracies(statistics["aggregates"]), chart)
+    return {
+        "aggregates": significance.aggregate_rows(statistics),
+        "comparisons": significance.mcnemar_rows(statistics),
+        "margin": statistics.get("twin_margin", 0.002),
+        "chart": _picture(chart, "Test accuracy of every seed, mean and 95% interval", md_base),
+    }
+
+
 def build_report(
     run_dirs,
     out_html: str | os.PathLike,
     out_md: str | os.PathLike | None = None,
     cam_dir: str | os.PathLike | None = None,
     title: str = "cnnlab report: what the networks learned",
+    statistics: dict | None = None,
 ) -> tuple[Path, Path | None]:
     """Write the HTML report and its Markdown twin; returns (html path, md path or None).
 
@@ -215,7 +239,8 @@ def build_report(
     write, nor a run directory's own file (`targets.py`). out_md defaults to out_html with a
     .md suffix, written only where that name is free or holds a cnnlab report.
     cam_dir holds cam_comparison.png / gradcam_comparison.png (default: the parent of
-    the first run directory).
+    the first run directory). statistics: summary.json's aggregates and comparisons, for the
+    significance section (absent: the section is left out).
     """
     runs = [load_run(d) for d in run_dirs]
     if not runs:
@@ -250,7 +275,8 @@ def build_report(
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "rows": rows,
         "best_accuracy": max(accuracies) if accuracies else None,
-        "findings": findings.summarize(rows, matrices, test_count),
+        "findings": findings.summarize(rows, matrices, test_count, statistics),
+        "significance": _significance(statistics, cam_dir, md_base),
         "runs": sections,
         "comparison_charts": _comparison_charts(runs, rows, md_base),
         "runs_parent": str(runs[0].path.parent),

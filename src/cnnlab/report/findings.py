@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -68,7 +69,22 @@ def per_class_table(per_class: dict) -> list[dict]:
     ]
 
 
-def _accuracy_findings(rows: list[dict]) -> list[str]:
+def _gap_is_real(best: dict, second: dict, statistics: dict | None, test_count) -> bool:
+    """Is best ahead of second? McNemar after Holm when summary.json has the pair, else a gap
+    beyond two standard errors of a difference of two accuracies on `test_count` images."""
+    names = {Path(best["run_dir"]).name, Path(second["run_dir"]).name}
+    for c in (statistics or {}).get("comparisons", []):
+        if {c["a"], c["b"]} == names:
+            return c["p_holm"] < 0.05
+    if not test_count:
+        return False
+    p = best["test_accuracy"]
+    return best["test_accuracy"] - second["test_accuracy"] > 2 * math.sqrt(
+        2 * p * (1 - p) / test_count
+    )
+
+
+def _accuracy_findings(rows: list[dict], statistics=None, test_count=None) -> list[str]:
     evaluated = sorted(
         (r for r in rows if r["test_accuracy"] is not None),
         key=lambda r: r["test_accuracy"],
@@ -81,9 +97,16 @@ def _accuracy_findings(rows: list[dict]) -> list[str]:
     if len(evaluated) > 1:
         second, worst = evaluated[1], evaluated[-1]
         gap = 100 * (best["test_accuracy"] - second["test_accuracy"])
-        lines[0] = lines[0][:-1] + (
-            f", {gap:.2f} points ahead of {name(second)} ({percent(second['test_accuracy'])})."
-        )
+        if _gap_is_real(best, second, statistics, test_count):
+            lines[0] = lines[0][:-1] + (
+                f", {gap:.2f} points ahead of {name(second)} ({percent(second['test_accuracy'])})."
+            )
+        else:
+            lines[0] = (
+                f"Most accurate: {name(best)} ({percent(best['test_accuracy'])}) and "
+                f"{name(second)} ({percent(second['test_accuracy'])}), not told apart: "
+                f"the {gap:.2f}-point gap is within the noise."
+            )
         lines.append(
             f"Least accurate: {name(worst)} ({percent(worst['test_accuracy'])}), "
             f"{100 * (best['test_accuracy'] - worst['test_accuracy']):.2f} points behind the best."
@@ -158,10 +181,19 @@ def _engine_findings(rows: list[dict]) -> list[str]:
     return lines
 
 
-def summarize(rows: list[dict], matrices: dict[str, np.ndarray], test_count: int | None) -> list:
-    """Findings, one sentence each, computed from the summary rows and the confusion matrices."""
+def summarize(
+    rows: list[dict],
+    matrices: dict[str, np.ndarray],
+    test_count: int | None,
+    statistics: dict | None = None,
+) -> list:
+    """Findings, one sentence each, from the summary rows, the confusion matrices, and the
+    paired tests of summary.json (`statistics`) where they were computed."""
+    from cnnlab.report.significance import significance_findings
+
     return (
-        _accuracy_findings(rows)
+        _accuracy_findings(rows, statistics, test_count)
+        + significance_findings(statistics or {})
         + _noise_finding(rows, test_count)
         + _confusion_findings(matrices)
         + _speed_findings(rows)

@@ -26,6 +26,7 @@ _EXPORTS = {
     "curves": ("render_curves",),
     "compare": ("render_run_comparison",),
     "cam_figures": ("render_cam_panels", "render_cam_comparison"),
+    "seeds": ("render_seed_accuracies",),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
