@@ -23,6 +23,24 @@ def _cell_text(fraction: float, count: int) -> str:
     return "<.01" if fraction < 0.005 else f"{fraction:.2f}"
 
 
+def _write_cells(ax, values: np.ndarray, cm: np.ndarray, normalized: bool, colour_of) -> None:
+    """Each cell's number on it: counts as integers, fractions with two decimals ("0" for
+    empty cells), in a colour that reads on the cell's own colour; the diagonal in bold."""
+    fontsize = 8 if cm.shape[0] <= 10 else 6
+    for (i, j), value in np.ndenumerate(values):
+        text = _cell_text(value, cm[i, j]) if normalized else str(int(value))
+        ax.text(
+            j,
+            i,
+            text,
+            ha="center",
+            va="center",
+            color=_text_colour(colour_of(value)) if cm[i, j] else "#a0a0a0",
+            fontsize=fontsize,
+            fontweight="bold" if i == j else "normal",
+        )
+
+
 def render_confusion_matrix(
     cm: np.ndarray,
     normalized: bool = False,
@@ -60,21 +78,7 @@ def render_confusion_matrix(
         colorbar.locator = MaxNLocator(integer=True)  # counts: no "1.5 images"
         colorbar.update_ticks()
 
-    # Cell text: counts as integers, fractions with two decimals ("0" for empty cells).
-    fontsize = 8 if num_classes <= 10 else 6
-    for (i, j), value in np.ndenumerate(values):
-        text = _cell_text(value, cm[i, j]) if normalized else str(int(value))
-        ax.text(
-            j,
-            i,
-            text,
-            ha="center",
-            va="center",
-            color=_text_colour(cmap(norm(value))) if cm[i, j] else "#a0a0a0",
-            fontsize=fontsize,
-            fontweight="bold" if i == j else "normal",
-        )
-
+    _write_cells(ax, values, cm, normalized, lambda v: cmap(norm(v)))
     ax.set_xticks(range(num_classes), names)
     ax.set_yticks(range(num_classes), names)
     ax.set_xlabel("predicted class")

@@ -12,6 +12,18 @@ from cnnlab.viz.plots import ERROR_RED, figure_to_rgb, frame, new_figure, show_d
 CELL_WIDTH, CELL_HEIGHT = 0.95, 1.15  # inches per digit (and its title) in the top-k grid
 
 
+def _show_scored_digit(ax, image: np.ndarray, score: float, label: int, target: int) -> None:
+    """One digit titled with its score for class `target`; red, with its label, when wrong."""
+    show_digit(ax, image)
+    text = format_probability(score)
+    if label == target:
+        ax.set_title(text, fontsize=8, pad=2)
+        frame(ax, "#999999", 0.6)
+    else:
+        ax.set_title(f"{text}  true: {label}", fontsize=8, pad=2, color=ERROR_RED, weight="bold")
+        frame(ax, ERROR_RED, 3.0)
+
+
 def render_top_scoring(
     images: np.ndarray,
     labels: np.ndarray,
@@ -65,23 +77,8 @@ def render_top_scoring(
             fontweight="bold",
             labelpad=6,
         )
-        for j in range(k):
-            ax = axes[c, j]
-            i = int(indices[c, j])
-            show_digit(ax, images[i])
-            score = format_probability(probabilities[i, c])
-            if int(labels[i]) == c:
-                ax.set_title(score, fontsize=8, pad=2)
-                frame(ax, "#999999", 0.6)
-            else:
-                ax.set_title(
-                    f"{score}  true: {int(labels[i])}",
-                    fontsize=8,
-                    pad=2,
-                    color=ERROR_RED,
-                    fontweight="bold",
-                )
-                frame(ax, ERROR_RED, 3.0)
+        for ax, i in zip(axes[c], indices[c], strict=True):
+            _show_scored_digit(ax, images[i], probabilities[i, c], int(labels[i]), c)
     return figure_to_rgb(fig)
 
 
