@@ -56,37 +56,11 @@ def _evaluate_locked(run: RunDir, data_dir, device: str, quiet: bool) -> dict:
     labels = data.test_labels.astype(np.int64)
     probabilities = softmax(predict_logits(engine, normalize(data.test_images)))  # (10000, 10)
 
-    summary = metrics.evaluation_summary(labels, probabilities)
-    summary |= {"model": config["model"], "engine": config["engine"], "run_dir": str(run_dir)}
-    correct = probabilities.argmax(axis=1) == labels  # (10000,) bool
-    summary["accuracy_interval"] = stats.bootstrap_accuracy_interval(
-        correct, resamples=BOOTSTRAP_RESAMPLES, seed=0
-    )
+    summary = _summary(labels, probabilities, config, run_dir)
     top = metrics.top_scoring_images(probabilities, TOP_K)  # (10, 3) test-image indices
-    summary["top_scoring"] = [
-        {
-            "class": c,
-            "indices": top[c].tolist(),
-            "scores": probabilities[top[c], c].tolist(),
-            "true_labels": labels[top[c]].tolist(),
-        }
-        for c in range(10)
-    ]
     cm = np.asarray(summary["confusion_matrix"])
     label = f"{config['model']} · {config['engine']}"
-    pictures = {
-        "confusion_matrix": viz.render_confusion_matrix(cm, title=f"{label}: confusion matrix"),
-        "confusion_matrix_normalized": viz.render_confusion_matrix(
-            cm, normalized=True, title=f"{label}: confusion matrix, row-normalised"
-        ),
-        "top3": viz.render_top_scoring(data.test_images, labels, probabilities, top),
-        "worst_errors": viz.render_worst_errors(
-            data.test_images,
-            labels,
-            probabilities,
-            metrics.most_confident_errors(probabilities, labels, WORST_ERRORS),
-        ),
-    }
+    pictures = _pictures(label, cm, data.test_images, labels, probabilities, top)
     records = run.records()
     if any(r.get("kind") == "epoch" for r in records):
         pictures["curves"] = viz.render_curves(records, title=f"{label}: learning curves")
@@ -104,6 +78,42 @@ def _evaluate_locked(run: RunDir, data_dir, device: str, quiet: bool) -> dict:
     finally:
         tb.close()
     return summary
+
+
+def _summary(labels: np.ndarray, probabilities: np.ndarray, config: dict, run_dir) -> dict:
+    """What evaluation.json holds: the metrics, the bootstrap interval, the top images."""
+    summary = metrics.evaluation_summary(labels, probabilities)
+    summary |= {"model": config["model"], "engine": config["engine"], "run_dir": str(run_dir)}
+    correct = probabilities.argmax(axis=1) == labels  # (10000,) bool
+    summary["accuracy_interval"] = stats.bootstrap_accuracy_interval(
+        correct, resamples=BOOTSTRAP_RESAMPLES, seed=0
+    )
+    top = metrics.top_scoring_images(probabilities, TOP_K)  # (10, 3) test-image indices
+    summary["top_scoring"] = [
+        {
+            "class": c,
+            "indices": top[c].tolist(),
+            "scores": probabilities[top[c], c].tolist(),
+            "true_labels": labels[top[c]].tolist(),
+        }
+        for c in range(10)
+    ]
+    return summary
+
+
+def _pictures(label: str, cm, images, labels, probabilities, top) -> dict[str, np.ndarray]:
+    """The evaluation's pictures as RGB arrays, by file stem."""
+    from cnnlab import viz
+
+    errors = metrics.most_confident_errors(probabilities, labels, WORST_ERRORS)
+    return {
+        "confusion_matrix": viz.render_confusion_matrix(cm, title=f"{label}: confusion matrix"),
+        "confusion_matrix_normalized": viz.render_confusion_matrix(
+            cm, normalized=True, title=f"{label}: confusion matrix, row-normalised"
+        ),
+        "top3": viz.render_top_scoring(images, labels, probabilities, top),
+        "worst_errors": viz.render_worst_errors(images, labels, probabilities, errors),
+    }
 
 
 def _write_array(path: Path, array: np.ndarray) -> None:
