@@ -225,6 +225,19 @@ def _significance(statistics: dict | None, out_dir: Path, md_base: Path) -> dict
     }
 
 
+def _named_rows(runs: list[Run]) -> list[dict]:
+    """The table's rows, each with its display name and, once per model (on its first row),
+    the scratch/PyTorch time ratio: the ratio belongs to the pair, not to each run."""
+    rows = [_summary_row(run) for run in runs]
+    ratios = findings.time_ratios(rows)
+    seen_models = set()
+    for row, name in zip(rows, _display_names(runs), strict=True):
+        row["name"] = name
+        row["time_ratio"] = ratios.get(row["model"]) if row["model"] not in seen_models else None
+        seen_models.add(row["model"])
+    return rows
+
+
 def build_report(
     run_dirs,
     out_html: str | os.PathLike,
@@ -250,14 +263,7 @@ def build_report(
     cam_dir = Path(cam_dir) if cam_dir is not None else runs[0].path.parent
     md_base = (out_md or out_html).parent.resolve()
 
-    rows = [_summary_row(run) for run in runs]
-    ratios = findings.time_ratios(rows)
-    seen_models = set()
-    for row, name in zip(rows, _display_names(runs), strict=True):
-        row["name"] = name
-        # once per model, on its first row: the ratio belongs to the pair, not to each run
-        row["time_ratio"] = ratios.get(row["model"]) if row["model"] not in seen_models else None
-        seen_models.add(row["model"])
+    rows = _named_rows(runs)
     evaluated = [run for run in runs if run.evaluation]
     matrices = {
         row["name"]: np.asarray(run.evaluation["confusion_matrix"])
