@@ -53,13 +53,16 @@ EVALUATION_FILES = (
     "worst_errors.png",
     "curves.png",
 )
-VERSIONED_PACKAGES = ("cnnlab", "numpy", "torch", "tensorboardX", "matplotlib", "keras")
+VERSIONED_PACKAGES = ("cnnlab", "numpy", "tensorboardX", "matplotlib")  # and every engine's
 
 
 def library_versions() -> dict[str, str]:
     """Python's and every installed library's version that can change a run's numbers."""
+    from cnnlab.training.engines import ENGINES
+
     versions = {"python": platform.python_version()}
-    for package in VERSIONED_PACKAGES:
+    engine_libraries = [lib for engine in ENGINES.values() for lib in engine.libraries]
+    for package in dict.fromkeys([*VERSIONED_PACKAGES, *engine_libraries]):
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[package] = metadata.version(package)
     return versions

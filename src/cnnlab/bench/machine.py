@@ -50,7 +50,7 @@ def environment() -> dict:
     if available(REFERENCE):
         env[REFERENCE] = torch_build()
     with contextlib.suppress(PackageNotFoundError):
-        env[KerasEngine.name] = version("keras")
+        env[KerasEngine.name] = version(KerasEngine.libraries[0])
     return env
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from cnnlab.errors import UserError
 from cnnlab.lab.inference import png_data_url
 from cnnlab.lab.runs import LabRun
+from cnnlab.training.engines import REFERENCE, SCRATCH
 
 GAP = 1  # pixels between tiles of a grid picture
 WINDOW_KINDS = ("Conv2d", "MaxPool2d", "AvgPool2d")
@@ -46,12 +47,12 @@ def layer_outputs(run: LabRun, x: np.ndarray) -> list[tuple[str, str, np.ndarray
     kinds = {layer.name: layer.kind for layer in run.spec.layers}
     model = run.engine.model
     outputs = []
-    if run.engine.name == "scratch":
+    if run.engine.name == SCRATCH:
         model.eval()
         for name, layer in model.named_children():
             x = layer(x)
             outputs.append((name, kinds.get(name, ""), np.asarray(x[0], dtype=np.float64)))
-    elif run.engine.name == "torch":
+    elif run.engine.name == REFERENCE:
         import torch
 
         model.eval()
@@ -115,7 +116,7 @@ def first_filters(run: LabRun) -> dict[str, Any] | None:
     first = next((layer for layer in run.spec.layers if layer.kind == "Conv2d"), None)
     if first is None:
         return None
-    if run.engine.name == "scratch":
+    if run.engine.name == SCRATCH:
         weight = run.engine.model.state_dict()[f"{first.name}.weight"]
     else:
         weight = getattr(run.engine.model, first.name).weight.detach().cpu().numpy()

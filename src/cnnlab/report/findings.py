@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.analysis.metrics import top_confusions
+from cnnlab.training.engines import REFERENCE, SCRATCH
 
 
 def percent(fraction: float | None, decimals: int = 2) -> str:
@@ -55,7 +56,7 @@ def time_ratios(rows: list[dict]) -> dict[str, float]:
     by_key = _first_by_key(rows)
     ratios = {}
     for model in dict.fromkeys(r["model"] for r in rows):
-        scratch, torch = by_key.get((model, "scratch")), by_key.get((model, "torch"))
+        scratch, torch = by_key.get((model, SCRATCH)), by_key.get((model, REFERENCE))
         if scratch and torch and scratch["seconds_per_epoch"] and torch["seconds_per_epoch"]:
             ratios[model] = scratch["seconds_per_epoch"] / torch["seconds_per_epoch"]
     return ratios
@@ -163,7 +164,7 @@ def _engine_findings(rows: list[dict]) -> list[str]:
     ratios = time_ratios(rows)
     lines = []
     for model in dict.fromkeys(r["model"] for r in rows):
-        scratch, torch = by_key.get((model, "scratch")), by_key.get((model, "torch"))
+        scratch, torch = by_key.get((model, SCRATCH)), by_key.get((model, REFERENCE))
         if scratch is None or torch is None:
             continue
         parts = []

@@ -7,7 +7,14 @@ from matplotlib.ticker import FormatStrFormatter, MaxNLocator, PercentFormatter
 
 from cnnlab.viz.plots import figure_to_rgb, new_figure
 
-ENGINE_STYLES = {"scratch": "-", "torch": "--", "keras": ":"}
+LINE_STYLES = ("-", "--", ":", "-.")  # one per engine, in the registry's order
+
+
+def engine_style(engine: str | None) -> str:
+    from cnnlab.training.engines import ENGINES
+
+    order = list(ENGINES)
+    return LINE_STYLES[order.index(engine) % len(LINE_STYLES)] if engine in order else "-"
 
 
 def render_run_comparison(
@@ -26,7 +33,7 @@ def render_run_comparison(
         x = [r["epoch"] for r in epochs]
         style = dict(
             color=f"C{i % 10}",
-            linestyle=ENGINE_STYLES.get(run.get("engine"), "-"),
+            linestyle=engine_style(run.get("engine")),
             marker="o",
             markersize=3,
             label=run["label"],

@@ -26,6 +26,7 @@ class Engine(Protocol):
     name: ClassVar[str]  # "scratch", "torch", "keras": the --engine choice
     label: ClassVar[str]  # how reports name it: "NumPy", "PyTorch", "Keras"
     checkpoint_name: ClassVar[str]  # the file in a run directory
+    libraries: ClassVar[tuple[str, ...]]  # the packages it computes with, for version records
 
     @classmethod
     def require(cls) -> None:

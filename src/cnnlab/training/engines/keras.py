@@ -35,6 +35,7 @@ class KerasEngine:
     name: ClassVar[str] = "keras"
     label: ClassVar[str] = "Keras"
     checkpoint_name: ClassVar[str] = "checkpoint.keras.npz"
+    libraries: ClassVar[tuple[str, ...]] = ("keras", "torch")  # Keras on its torch backend
     threads = staticmethod(torch_threads)  # Keras runs on its PyTorch backend
 
     @classmethod

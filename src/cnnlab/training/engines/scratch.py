@@ -15,6 +15,7 @@ class ScratchEngine:
     name: ClassVar[str] = "scratch"
     label: ClassVar[str] = "NumPy"
     checkpoint_name: ClassVar[str] = "checkpoint.npz"
+    libraries: ClassVar[tuple[str, ...]] = ("numpy",)
     device = "cpu"
     threads = staticmethod(blas_threads)
 

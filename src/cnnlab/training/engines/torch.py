@@ -20,6 +20,7 @@ class TorchEngine:
     name: ClassVar[str] = "torch"
     label: ClassVar[str] = "PyTorch"
     checkpoint_name: ClassVar[str] = "checkpoint.pt"
+    libraries: ClassVar[tuple[str, ...]] = ("torch",)
     threads = staticmethod(torch_threads)
 
     @classmethod
