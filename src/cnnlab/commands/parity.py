@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cnnlab.models.spec import ARCHITECTURES
+from cnnlab.models import ARCHITECTURES
 
 NAME = "parity"
 HELP = "train the NumPy model and its PyTorch twin side by side and print both losses"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cnnlab.models.spec import ARCHITECTURES
+from cnnlab.models import ARCHITECTURES
 from cnnlab.training.config import MODEL_DEFAULTS, TrainConfig
 from cnnlab.training.engines import ENGINES
 from cnnlab.training.schedule import SCHEDULES
