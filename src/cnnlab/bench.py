@@ -60,11 +60,18 @@ class BenchSettings:
     inference_batch_size: int = 1000
     threads: int = 0  # 0: every core
     seed: int = 0
+    archs: tuple[tuple[str, str], ...] = ()  # (name in `models`, its architecture string)
+
+    def spec(self, model: str):
+        """The spec of `model`: a built-in, or one of `archs`."""
+        from cnnlab.models import resolve_spec
+
+        return resolve_spec(model, dict(self.archs).get(model))
 
     def checked(self) -> BenchSettings:
         """A copy with `threads` resolved; raises UserError on a name or number that cannot be."""
         for kind, names, known in (
-            ("model", self.models, MODEL_NAMES),
+            ("model", self.models, MODEL_NAMES + tuple(dict(self.archs))),
             ("engine", self.engines, tuple(ENGINES)),
         ):
             for name in names:
@@ -310,7 +317,8 @@ def measure_model(
     from cnnlab.training.engines import make_engine
 
     batches, images = inputs.batches, inputs.images
-    built = {e: make_engine(model, e, seed=settings.seed, optimizer="adam") for e in engines}
+    spec = settings.spec(model)
+    built = {e: make_engine(spec, e, seed=settings.seed, optimizer="adam") for e in engines}
     phases = {
         "train": (
             {e: _cycle(built[e], batches) for e in engines},
@@ -375,7 +383,7 @@ def scratch_chunks(settings: BenchSettings, inference_images: int) -> dict[str, 
 
     out = {}
     for model in settings.models:
-        parallel = make_engine(model, "scratch", seed=settings.seed).parallel
+        parallel = make_engine(settings.spec(model), "scratch", seed=settings.seed).parallel
         out[model] = {
             "train": parallel.chunks_for(settings.batch_size),
             "inference": parallel.chunks_for(inference_images),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cnnlab.errors import UserError
 from cnnlab.fileio import write_json
+from cnnlab.models import resolve_spec
 from cnnlab.rundir import RunDir
 from cnnlab.training.config import MODEL_DEFAULTS, TrainConfig
 from cnnlab.training.engines import REFERENCE, SCRATCH, available, engine_class
@@ -24,7 +25,9 @@ ENGINES = (SCRATCH, REFERENCE)  # the default comparison: the NumPy engine and i
 # The quick profile: a few thousand images, one epoch, every step of the pipeline.
 QUICK = {"epochs": 1, "train_size": 3000, "val_size": 500}
 # Settings that must match for a finished run directory to be reused.
-REUSE_KEYS = ("epochs", "batch_size", "optimizer", "lr", "lr_schedule", "seed", "train_size")
+REUSE_KEYS = (
+    "epochs", "batch_size", "optimizer", "lr", "lr_schedule", "seed", "train_size", "arch"
+)  # fmt: skip
 
 
 @dataclass
@@ -38,6 +41,7 @@ class RunPlan:
     threads: int = 0
     data_dir: str | None = None
     quiet: bool = False
+    archs: dict[str, str] = field(default_factory=dict)  # name in `models` -> its --arch string
     skipped: list[str] = field(default_factory=list)
 
     def pairs(self) -> list[tuple[str, str]]:
@@ -50,6 +54,7 @@ def _config(plan: RunPlan, model: str, engine: str) -> TrainConfig:
         extra["epochs"] = plan.epochs
     return TrainConfig(
         model=model,
+        arch=plan.archs.get(model),
         engine=engine,
         out=str(plan.out),
         threads=plan.threads,
@@ -137,7 +142,8 @@ def run_comparison(plan: RunPlan) -> dict:
             evaluate_run(run_dir, plan.data_dir, quiet=True)
         run_dirs.append(run_dir)
 
-    cnn_runs = [d for d, (m, _) in zip(run_dirs, pairs, strict=True) if m != "mlp3"]
+    has_map = {m: resolve_spec(m, plan.archs.get(m)).feature_layer is not None for m, _ in pairs}
+    cnn_runs = [d for d, (m, _) in zip(run_dirs, pairs, strict=True) if has_map[m]]
     if cnn_runs:
         print("CAM and Grad-CAM of the CNNs on test image 0", flush=True)
         draw_cams(cnn_runs, index=0, out_dir=plan.out, data_dir=plan.data_dir)

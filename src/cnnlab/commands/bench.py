@@ -20,7 +20,12 @@ _UNSET = "_CNNLAB_BENCH_UNSET"  # passed to the re-executed process: what was re
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from cnnlab.commands._arch_option import ARCH_ROW_HELP  # NumPy loads after the re-exec
+
     parser.add_argument("--models", default="cnn2,cnn3,mlp3", help="comma-separated")
+    parser.add_argument(
+        "--arch", action="append", default=[], metavar='NAME="LAYERS"', help=ARCH_ROW_HELP
+    )
     parser.add_argument(
         "--engines",
         default=None,
@@ -107,8 +112,12 @@ def run(args: argparse.Namespace) -> int:
 
     notes = _openblas_notes()
     requested = comma_separated(args.engines) if args.engines is not None else bench.DEFAULT_ENGINES
+    from cnnlab.commands._arch_option import named_archs
+
+    archs = named_archs(args.arch, builtin=comma_separated(args.models))
     settings = bench.BenchSettings(
-        models=comma_separated(args.models),
+        models=(*comma_separated(args.models), *archs),
+        archs=tuple(archs.items()),
         engines=requested,
         batch_size=args.batch_size,
         steps=args.steps,

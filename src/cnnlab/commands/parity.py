@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from cnnlab.commands._arch_option import ARCH_HELP, arch_spec
 from cnnlab.models import ARCHITECTURES
 
 NAME = "parity"
@@ -13,6 +14,7 @@ ORDER = 30
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=sorted(ARCHITECTURES), default="cnn2")
+    parser.add_argument("--arch", default=None, metavar="LAYERS|FILE", help=ARCH_HELP)
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
     parser.add_argument("--lr", type=float, default=0.01)
@@ -30,10 +32,11 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.training.engines import ENGINES, REFERENCE
     from cnnlab.training.parity import run_parity
 
+    model = arch_spec(args.arch) if args.arch is not None else args.model
     ENGINES[REFERENCE].require()
     data = load_mnist(args.data_dir, progress=True)
     result = run_parity(
-        args.model,
+        model,
         normalize(data.train_images[:20000]),
         data.train_labels[:20000].astype(np.int64),
         steps=args.steps,

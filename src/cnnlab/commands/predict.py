@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.rundir import RunDir
     from cnnlab.scratch.functional import softmax
 
-    engine, config = RunDir(args.run_dir).load_trained(args.device)
+    engine, _ = RunDir(args.run_dir).load_trained(args.device)
     results, failed = [], False
     for path in args.images:
         try:
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             "prediction": int(probabilities.argmax()),
             "probabilities": [round(float(p), 6) for p in probabilities],
         }
-        if args.cam and config["model"] != "mlp3":
+        if args.cam and engine.model.spec.feature_layer is not None:  # not an MLP
             result["cam"] = str(_save_cam(args.run_dir, path, digit, args.device))
         results.append(result)
     if args.json:

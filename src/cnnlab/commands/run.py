@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cnnlab.commands import comma_separated
+from cnnlab.commands._arch_option import ARCH_ROW_HELP, named_archs
 
 NAME = "run"
 HELP = "reproduce the whole five-network comparison (plus mlp3 in NumPy) and build the report"
@@ -20,6 +21,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--epochs", type=int, default=None, help=f"per model: {default_epochs_note()}"
     )
     parser.add_argument("--models", type=comma_separated, default=MODELS, help="comma-separated")
+    parser.add_argument(
+        "--arch", action="append", default=[], metavar='NAME="LAYERS"', help=ARCH_ROW_HELP
+    )
     parser.add_argument(
         "--engines",
         type=comma_separated,
@@ -41,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.pipeline import RunPlan, comparison_table, run_comparison
     from cnnlab.training.engines import ENGINES
 
+    archs = named_archs(args.arch, builtin=args.models)
     for name in args.models:
         if name not in MODEL_NAMES:
             raise UserError(
@@ -53,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
             )
     out = Path(args.out) if args.out else Path("runs/quick" if args.quick else "runs")
     plan = RunPlan(
-        models=args.models,
+        models=(*args.models, *archs),
+        archs=archs,
         engines=args.engines,
         out=out,
         quick=args.quick,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from cnnlab.commands._arch_option import ARCH_HELP, arch_fields
 from cnnlab.models import ARCHITECTURES
 from cnnlab.training.config import MODEL_DEFAULTS, TrainConfig
 from cnnlab.training.engines import ENGINES
@@ -47,6 +48,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=sorted(ARCHITECTURES), default=_D.model)
     parser.add_argument("--engine", choices=tuple(ENGINES), default=_D.engine)
+    parser.add_argument("--arch", default=None, metavar="LAYERS|FILE", help=ARCH_HELP)
     add_training_options(parser)
     parser.add_argument("--out", default=_D.out, help="parent of the run directory")
     parser.add_argument("--name", default=None, help="run directory name (default: MODEL-ENGINE)")
@@ -66,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.rundir import RunDir
     from cnnlab.training.trainer import train
 
-    run_dir = train(config_from_args(args), resume=args.resume, force=args.force, quiet=args.quiet)
+    cfg = config_from_args(args, **arch_fields(args.arch, args.name))
+    run_dir = train(cfg, resume=args.resume, force=args.force, quiet=args.quiet)
     status = RunDir(run_dir).status()
     print(
         f"{run_dir}: test accuracy {status['test_accuracy']:.4f} ({status['epochs_done']} epochs)"

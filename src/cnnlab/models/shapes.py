@@ -159,4 +159,6 @@ def summary_markdown(spec: ArchSpec) -> str:
         shape = " × ".join(map(str, layer.out_shape))
         lines.append(f"| {layer.spec.name} | {layer.spec.kind} | {shape} | {layer.parameters:,} |")
     lines.append(f"| **total** | | | **{parameter_count(spec):,}** |")
+    if spec.source is not None:
+        lines += ["", f"Architecture: `{spec.source}`"]
     return "\n".join(lines)
