@@ -164,7 +164,11 @@ def test_profile_of_a_split_batch_times_the_calling_threads_chunk(capsys, tmp_pa
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
     [
-        ("--models", "cnn2,cnn9", "unknown model 'cnn9'; choose from cnn2, cnn3, mlp3."),
+        (
+            "--models",
+            "cnn2,cnn9",
+            "unknown model 'cnn9'; choose from cnn2, cnn3, mlp3, lenet5, cnn3pad.",
+        ),
         ("--engines", "scratch,jax", "unknown engine 'jax'; choose from scratch, torch, keras."),
         ("--steps", "0", "--steps must be at least 1, got 0."),
     ],

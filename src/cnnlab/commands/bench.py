@@ -82,7 +82,10 @@ def _argv(args: argparse.Namespace) -> list[str]:
         if dest.startswith("_") or dest == "command" or value is None or value is False:
             continue
         flag = "--" + dest.replace("_", "-")
-        argv += [flag] if value is True else [flag, str(value)]
+        if isinstance(value, list):  # a repeatable option (--arch): once per value
+            argv += [part for item in value for part in (flag, str(item))]
+        else:
+            argv += [flag] if value is True else [flag, str(value)]
     return argv
 
 
