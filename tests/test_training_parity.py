@@ -12,7 +12,7 @@ def batches_source(mnist):
     return normalize(mnist.train_images[:4000]), mnist.train_labels[:4000].astype(np.int64)
 
 
-@pytest.mark.parametrize("model", ["cnn2", "cnn3", "mlp3"])
+@pytest.mark.parametrize("model", ["cnn2", "cnn3", "mlp3", "lenet5"])
 # Learning rates gentle enough that float32 rounding (a different summation order in the two
 # engines) cannot flip a near-tied max-pool choice; at larger steps such a flip makes the two
 # float32 trajectories drift apart chaotically, while float64 still agrees to 1e-10 (below).
