@@ -62,3 +62,13 @@ def test_an_arch_file_trains_evaluates_draws_its_cam_and_predicts(tmp_path, mnis
     assert main(["cam", str(run_dir), "--index", "0", "--out", str(tmp_path), *common]) == 0
     record = json.loads(next((run_dir / "cam").glob("cam_test0_*.json")).read_text())
     assert np.array(record["map"]).shape == (12, 12)  # 28 -> padded conv 28 -> 14 -> conv 12
+
+
+def test_run_rows_from_arch_are_named_and_canonical():
+    from cnnlab.commands._arch_option import named_archs
+    from cnnlab.errors import UserError
+
+    archs = named_archs(["wide=Conv2d(32,5,padding=2)  ReLU Flatten Linear(10)"], ("cnn2",))
+    assert archs == {"wide": "Conv2d(32, 5, padding=2) ReLU Flatten Linear(10)"}
+    with pytest.raises(UserError, match="already taken"):
+        named_archs(["cnn2=Flatten Linear(10)"], ("cnn2",))

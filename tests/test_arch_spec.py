@@ -138,3 +138,9 @@ def test_every_new_kind_builds_and_runs_in_numpy():
     model = build_model(spec_from_string(text, "t"))
     logits = model(np.zeros((3, 1, 28, 28), np.float32))
     assert logits.shape == (3, 10)
+
+
+def test_the_model_summary_shows_the_architecture_string():
+    from cnnlab.models.shapes import summary_markdown
+
+    assert f"Architecture: `{BN_STRING}`" in summary_markdown(spec_from_string(BN_STRING, "m"))
