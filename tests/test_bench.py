@@ -168,7 +168,7 @@ def test_profile_of_a_split_batch_times_the_calling_threads_chunk(capsys, tmp_pa
         (
             "--models",
             "cnn2,cnn9",
-            "--models must be comma-separated model names from cnn2, cnn3, mlp3; "
+            "--models must be comma-separated model names from cnn2, cnn3, mlp3, lenet5, cnn3pad; "
             "'cnn9' is not one.",
         ),
         (

@@ -52,6 +52,32 @@ def torch_twin(name: str) -> nn.Sequential:
             ("relu2", nn.ReLU()),
             ("fc3", nn.Linear(256, 10)),
         ],
+        "lenet5": [
+            ("conv1", nn.Conv2d(1, 6, 5, padding=2)),
+            ("tanh1", nn.Tanh()),
+            ("avgpool1", nn.AvgPool2d(2)),
+            ("conv2", nn.Conv2d(6, 16, 5)),
+            ("tanh2", nn.Tanh()),
+            ("avgpool2", nn.AvgPool2d(2)),
+            ("flatten1", nn.Flatten()),
+            ("fc1", nn.Linear(16 * 5 * 5, 120)),
+            ("tanh3", nn.Tanh()),
+            ("fc2", nn.Linear(120, 84)),
+            ("tanh4", nn.Tanh()),
+            ("fc3", nn.Linear(84, 10)),
+        ],
+        "cnn3pad": [
+            ("conv1", nn.Conv2d(1, 16, 3, padding=1)),
+            ("relu1", nn.ReLU()),
+            ("pool1", nn.MaxPool2d(2)),
+            ("conv2", nn.Conv2d(16, 32, 3, padding=1)),
+            ("relu2", nn.ReLU()),
+            ("pool2", nn.MaxPool2d(2)),
+            ("conv3", nn.Conv2d(32, 64, 3, padding=1)),
+            ("relu3", nn.ReLU()),
+            ("flatten", nn.Flatten()),
+            ("fc", nn.Linear(64 * 7 * 7, 10)),
+        ],
     }[name]
     return nn.Sequential(OrderedDict(layers)).double()
 

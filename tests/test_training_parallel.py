@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from cnnlab.models import build_model
+from cnnlab.models import build_model, spec_from_string
 from cnnlab.scratch import (
     Adam,
     CrossEntropyLoss,
@@ -97,6 +97,17 @@ def test_small_batches_and_dropout_run_in_one_chunk():
     assert parallel.chunks_for(2 * MIN_CHUNK - 1) == 1
     with_dropout = Sequential(Flatten(), Linear(784, 10), ReLU(), Dropout(0.5))
     assert DataParallel(with_dropout, workers=4).chunks_for(1000) == 1
+
+
+def test_batch_norm_runs_in_one_chunk_and_replicas_share_its_running_statistics():
+    spec = spec_from_string("Conv2d(4, 3) BatchNorm2d ReLU Flatten Linear(10)", "bn")
+    parallel = DataParallel(build_model(spec, engine="scratch"), workers=4)
+    assert parallel.chunks_for(1000) == 1
+    parallel.module.train()
+    parallel(batch(8)[0].astype(np.float32))  # moves bn1's running statistics
+    replica = parallel._replica(1)
+    for own, shared in zip(replica.buffers(), parallel.module.buffers(), strict=True):
+        assert own.data is shared.data
 
 
 def test_workers_follow_the_blas_thread_count():

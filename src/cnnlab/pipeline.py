@@ -17,19 +17,22 @@ from pathlib import Path
 from cnnlab.analysis.grid_summary import grid_summary
 from cnnlab.errors import UserError
 from cnnlab.fileio import make_dir, write_json
+from cnnlab.models import COMPARISON_MODELS, resolve_spec
 from cnnlab.rundir import RunDir
 from cnnlab.runlock import locked_all
 from cnnlab.text import count_noun, text_table
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.engines import REFERENCE, SCRATCH, available, engine_class
 
-MODELS = ("cnn2", "cnn3", "mlp3")
+MODELS = COMPARISON_MODELS
 ENGINES = (SCRATCH, REFERENCE)  # the default comparison: the NumPy engine and its PyTorch twin
 # The quick profile: a few thousand images, one epoch, every step of the pipeline.
 QUICK = {"epochs": 1, "train_size": 3000, "val_size": 500}
 # Settings that must match for a finished run directory to be reused.
 RunKey = tuple[str, str, int]  # (model, engine, seed)
-REUSE_KEYS = ("epochs", "batch_size", "optimizer", "lr", "lr_schedule", "seed", "train_size")
+REUSE_KEYS = (
+    "epochs", "batch_size", "optimizer", "lr", "lr_schedule", "seed", "train_size", "arch"
+)  # fmt: skip
 
 
 @dataclass
@@ -49,6 +52,7 @@ class RunPlan:
     val_size: int | None = None
     workers: int = 1  # trainings at once in local processes
     scheduler: str | None = None  # tcp://HOST:PORT of a Dask scheduler
+    archs: dict[str, str] = field(default_factory=dict)  # name in `models` -> its --arch string
     skipped: list[str] = field(default_factory=list)
 
     def pairs(self) -> list[tuple[str, str]]:
@@ -73,6 +77,7 @@ def _config(plan: RunPlan, key: RunKey) -> TrainConfig:
             extra[size] = getattr(plan, size)
     return TrainConfig(
         model=model,
+        arch=plan.archs.get(model),
         engine=engine,
         seed=seed,
         name=plan.run_name(key),
@@ -231,8 +236,9 @@ def _run_all(plan: RunPlan, keys: list[RunKey], configs: dict) -> dict:
 
     # CAM of the first seed's CNNs: a figure with one row per run stays readable
     first_seed = done[0][2]
+    has_map = {m: resolve_spec(m, plan.archs.get(m)).feature_layer is not None for m, _, _ in done}
     pairs = zip(run_dirs, done, strict=True)
-    cnn_runs = [d for d, (m, _, s) in pairs if m != "mlp3" and s == first_seed]
+    cnn_runs = [d for d, (m, _, s) in pairs if has_map[m] and s == first_seed]
     if cnn_runs:
         print("CAM and Grad-CAM of the CNNs on test image 0", flush=True)
         draw_cams(cnn_runs, index=0, out_dir=plan.out, data_dir=plan.data_dir)

@@ -261,12 +261,13 @@ class RunDir:
 
     def load_trained(self, device: str = "cpu"):
         """(engine with the trained weights loaded, config) of this run."""
+        from cnnlab.models import resolve_spec
         from cnnlab.training.engines import make_engine
 
         self.require_run()
         config = self.config()
         engine = make_engine(
-            config["model"],
+            resolve_spec(config["model"], config.get("arch")),  # an --arch run: its string
             config["engine"],
             seed=config.get("seed", 0),
             optimizer=config.get("optimizer", "adam"),  # the checkpoint holds this one's state

@@ -12,7 +12,6 @@ from cnnlab.analysis.receptive_field import OUTSIDE_NOTE, receptive_field, upsam
 from cnnlab.data import load_mnist, normalize
 from cnnlab.errors import UserError
 from cnnlab.fileio import write_json
-from cnnlab.models import get_spec
 from cnnlab.rundir import CAM_DIR, RunDir
 from cnnlab.training.tracking import AnalysisLog
 
@@ -53,7 +52,7 @@ def draw_cams(
     rows = []
     for run_dir in run_dirs:
         engine, config = RunDir(run_dir).load_trained(device)
-        spec = get_spec(config["model"])
+        spec = engine.model.spec
         label = f"{config['model']} · {config['engine']}"
         if spec.feature_layer is None:
             rows.append({"label": label, "image": image, "cam": None, "caption": "no conv layer"})

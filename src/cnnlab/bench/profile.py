@@ -88,7 +88,7 @@ def profile_model(model: str, settings: BenchSettings, inputs: Inputs) -> dict:
     """The per-part profile of the scratch `model`: a training step, and an inference batch."""
     from cnnlab.training.engines import make_engine
 
-    engine = make_engine(model, SCRATCH, seed=settings.seed, optimizer="adam")
+    engine = make_engine(settings.spec(model), SCRATCH, seed=settings.seed, optimizer="adam")
     batches = itertools.cycle(inputs.batches)
     # At least one untimed call each: it makes DataParallel's replicas before the timers go on,
     # so only the calling thread's chunk (the model itself) is timed, never a replica.

@@ -27,11 +27,18 @@ class BenchSettings:
     inference_batch_size: int = 1000
     threads: int = 0  # 0: every core
     seed: int = 0
+    archs: tuple[tuple[str, str], ...] = ()  # (name in `models`, its architecture string)
+
+    def spec(self, model: str):
+        """The spec of `model`: a built-in, or one of `archs`."""
+        from cnnlab.models import resolve_spec
+
+        return resolve_spec(model, dict(self.archs).get(model))
 
     def checked(self) -> BenchSettings:
         """A copy with `threads` resolved; raises UserError on a name or number that cannot be."""
         for kind, names, known in (
-            ("model", self.models, MODEL_NAMES),
+            ("model", self.models, MODEL_NAMES + tuple(dict(self.archs))),
             ("engine", self.engines, DEFAULT_ENGINES),
         ):
             for name in names:

@@ -67,7 +67,7 @@ def scratch_chunks(settings: BenchSettings, inference_images: int) -> dict[str, 
 
     out = {}
     for model in settings.models:
-        parallel = make_engine(model, SCRATCH, seed=settings.seed).parallel
+        parallel = make_engine(settings.spec(model), SCRATCH, seed=settings.seed).parallel
         out[model] = {
             "train": parallel.chunks_for(settings.batch_size),
             "inference": parallel.chunks_for(inference_images),

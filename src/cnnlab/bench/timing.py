@@ -54,7 +54,8 @@ def measure_model(
     from cnnlab.training.engines import make_engine
 
     batches, images = inputs.batches, inputs.images
-    built = {e: make_engine(model, e, seed=settings.seed, optimizer="adam") for e in engines}
+    spec = settings.spec(model)
+    built = {e: make_engine(spec, e, seed=settings.seed, optimizer="adam") for e in engines}
     phases = {
         "train": (
             {e: _cycle(built[e], batches) for e in engines},

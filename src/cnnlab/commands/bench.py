@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Mapping
 
+from cnnlab.commands.arch_options import ARCH_ROW_HELP, named_archs
 from cnnlab.commands.options import (
     add_data_dir,
     add_threads,
@@ -15,7 +16,7 @@ from cnnlab.commands.options import (
     model_list,
     whole_number,
 )
-from cnnlab.models import MODEL_NAMES
+from cnnlab.models import COMPARISON_MODELS
 
 NAME = "bench"
 HELP = "time training steps and inference of the NumPy engine beside PyTorch and Keras on the CPU"
@@ -26,7 +27,12 @@ _UNSET = "_CNNLAB_BENCH_UNSET"  # passed to the re-executed process: what was re
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--models", type=model_list, default=MODEL_NAMES, help="comma-separated")
+    parser.add_argument(
+        "--models", type=model_list, default=COMPARISON_MODELS, help="comma-separated"
+    )
+    parser.add_argument(
+        "--arch", action="append", default=[], metavar='NAME="LAYERS"', help=ARCH_ROW_HELP
+    )
     parser.add_argument(
         "--engines",
         type=engine_list,
@@ -87,7 +93,10 @@ def _argv(args: argparse.Namespace) -> list[str]:
         flag = "--" + dest.replace("_", "-")
         if isinstance(value, tuple):  # a comma-separated list, parsed
             value = ",".join(value)
-        argv += [flag] if value is True else [flag, str(value)]
+        if isinstance(value, list):  # a repeatable option (--arch): once per value
+            argv += [part for item in value for part in (flag, str(item))]
+        else:
+            argv += [flag] if value is True else [flag, str(value)]
     return argv
 
 
@@ -114,8 +123,10 @@ def run(args: argparse.Namespace) -> int:
 
     notes = _openblas_notes()
     requested = args.engines if args.engines is not None else bench.DEFAULT_ENGINES
+    archs = named_archs(args.arch, builtin=args.models)
     settings = bench.BenchSettings(
-        models=args.models,
+        models=(*args.models, *archs),
+        archs=tuple(archs.items()),
         engines=requested,
         batch_size=args.batch_size,
         steps=args.steps,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from cnnlab.commands.arch_options import ARCH_HELP, arch_spec
 from cnnlab.commands.options import (
     OPTIMIZER_HELP,
     add_data_dir,
@@ -23,6 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", type=model_name, default="cnn2", help=f"one of {', '.join(MODEL_NAMES)}"
     )
+    parser.add_argument("--arch", default=None, metavar="LAYERS|FILE", help=ARCH_HELP)
     parser.add_argument(
         "--steps", type=whole_number(1), default=100, help="training steps in each engine"
     )
@@ -43,10 +45,11 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.training.engines import ENGINES, REFERENCE
     from cnnlab.training.parity import run_parity
 
+    model = arch_spec(args.arch) if args.arch is not None else args.model
     ENGINES[REFERENCE].require()
     data = load_mnist(args.data_dir, progress=True)
     result = run_parity(
-        args.model,
+        model,
         normalize(data.train_images[:20000]),
         data.train_labels[:20000].astype(np.int64),
         steps=args.steps,

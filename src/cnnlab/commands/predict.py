@@ -33,12 +33,11 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.data import normalize
     from cnnlab.errors import UserError
     from cnnlab.imageprep import load_digit
-    from cnnlab.models import get_spec
     from cnnlab.rundir import RunDir
     from cnnlab.scratch.functional import softmax
 
     engine, config = RunDir(args.run_dir).load_trained(args.device)
-    if args.cam and get_spec(config["model"]).feature_layer is None:
+    if args.cam and engine.model.spec.feature_layer is None:
         raise UserError(
             f"--cam needs a CNN run, and {args.run_dir} is a {config['model']} "
             "(no conv feature map); leave out --cam or give a cnn2/cnn3 run."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from cnnlab.commands.arch_options import ARCH_ROW_HELP, named_archs
 from cnnlab.commands.options import (
     add_data_dir,
     add_epochs,
@@ -28,6 +29,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add_epochs(parser)
     parser.add_argument("--models", type=model_list, default=MODELS, help="comma-separated")
+    parser.add_argument(
+        "--arch", action="append", default=[], metavar='NAME="LAYERS"', help=ARCH_ROW_HELP
+    )
     parser.add_argument(
         "--engines",
         type=engine_list,
@@ -62,9 +66,11 @@ def run(args: argparse.Namespace) -> int:
 
     from cnnlab.pipeline import RunPlan, comparison_table, run_comparison
 
+    archs = named_archs(args.arch, builtin=args.models)
     out = Path(args.out) if args.out else Path("runs/quick" if args.quick else "runs")
     plan = RunPlan(
-        models=args.models,
+        models=(*args.models, *archs),
+        archs=archs,
         engines=args.engines,
         out=out,
         quick=args.quick,

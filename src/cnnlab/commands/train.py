@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from cnnlab.commands.arch_options import ARCH_HELP, arch_fields
 from cnnlab.commands.options import add_training_options, directory_name, engine_name, model_name
 from cnnlab.models import MODEL_NAMES
 from cnnlab.training.config import TrainConfig
@@ -21,6 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--engine", type=engine_name, default=d.engine, help=f"one of {', '.join(ENGINES)}"
     )
+    parser.add_argument("--arch", default=None, metavar="LAYERS|FILE", help=ARCH_HELP)
     add_training_options(parser)
     parser.add_argument("--out", default=d.out, help="parent of the run directory")
     parser.add_argument(
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.training.trainer import train
 
     run_dir = train(
-        config_from_args(args),
+        config_from_args(args, **arch_fields(args.arch, args.name)),
         resume=args.resume,
         force=args.force,
         quiet=args.quiet,

@@ -9,18 +9,33 @@ from __future__ import annotations
 
 import importlib
 
-from cnnlab.models.spec import ARCHITECTURES, ArchSpec, LayerSpec, get_spec
+from cnnlab.models.arch_spec import spec_from_string
+from cnnlab.models.presets import ARCHITECTURES, get_spec
+from cnnlab.models.spec import ArchSpec, LayerSpec
 
 MODEL_NAMES: tuple[str, ...] = tuple(ARCHITECTURES)
+# The networks of the original report: what `cnnlab run` and `cnnlab bench` compare by default.
+COMPARISON_MODELS: tuple[str, ...] = ("cnn2", "cnn3", "mlp3")
 
 
-def build_model(name: str, engine: str = "scratch", seed: int = 0):
-    """The network `name` (see `MODEL_NAMES`) for `engine`, initialised from `seed`.
+def resolve_spec(model: str | ArchSpec, arch: str | None = None) -> ArchSpec:
+    """The spec of a run: its architecture string `arch` (named `model`) when given, else the
+    built-in model `model`. A run's config holds both fields, so this rebuilds any run's net."""
+    if isinstance(model, ArchSpec):
+        return model
+    if arch is not None:
+        return spec_from_string(arch, model)
+    return get_spec(model)
+
+
+def build_model(name_or_spec: str | ArchSpec, engine: str = "scratch", seed: int = 0):
+    """The network `name_or_spec` (a name of `MODEL_NAMES` or an `ArchSpec`) for `engine`,
+    initialised from `seed`.
 
     Every engine builds from the same `ArchSpec`, so parameter names (`conv1.weight`, ...) agree
     and a state dict moves between engines. The model carries the spec as `model.spec`.
     """
-    spec = get_spec(name)
+    spec = resolve_spec(name_or_spec)
     try:
         builder = importlib.import_module(f"cnnlab.models.{engine}_builder")
     except ModuleNotFoundError as err:
@@ -34,9 +49,12 @@ def build_model(name: str, engine: str = "scratch", seed: int = 0):
 
 __all__ = [
     "ARCHITECTURES",
+    "COMPARISON_MODELS",
     "MODEL_NAMES",
     "ArchSpec",
     "LayerSpec",
     "build_model",
     "get_spec",
+    "resolve_spec",
+    "spec_from_string",
 ]

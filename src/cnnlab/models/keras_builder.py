@@ -9,21 +9,25 @@ Layout: the model takes the same NCHW batches as the other engines (`data_format
 "channels_first"` on every spatial layer, which is also the torch backend's native layout), and
 it flattens (C, H, W) in that order, so `fc.weight` is the same matrix in every engine. Only the
 kernels' axis order differs (Keras keeps HWIO and (in, out)); `cnnlab.models.keras_convert` is the
-one place that transposes them.
+one place that transposes them. A padded Conv2d becomes a `ZeroPadding2D` named `<name>_pad`
+followed by a "valid" Conv2D named `<name>` (a padded MaxPool2d pads with -inf), so every weight
+keeps its PyTorch name.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 
 from cnnlab.errors import UserError
 from cnnlab.models.shapes import INPUT_SHAPE, ShapedLayer, infer_shapes
 from cnnlab.models.spec import ArchSpec
+from cnnlab.scratch.im2col import pair
 
 BACKEND = "torch"
 # Explicit, whatever keras.json says; float32 only, see `KerasEngine` on float64.
 DTYPE = "float32"
-CONV_ARGUMENTS = ("in_channels", "out_channels", "kernel_size")  # the ones mapped so far
 
 
 def import_keras():
@@ -43,36 +47,106 @@ def import_keras():
     return keras
 
 
-def _make(keras, layer: ShapedLayer, seed: int):
-    """The Keras layer for one layer of the spec (whose kwargs are PyTorch's arguments)."""
-    # Weights start at zero: `build` overwrites every one with the NumPy model's, and a random
-    # initializer would only draw from Keras' unseeded global generator for nothing.
-    kind, kw = layer.spec.kind, layer.kwargs
-    common = dict(name=layer.spec.name, dtype=DTYPE)
-    init = dict(kernel_initializer="zeros", bias_initializer="zeros")
+def _make(keras, layer: ShapedLayer, seed: int) -> list:
+    """The Keras layers for one layer of the spec (whose kwargs are PyTorch's arguments): one,
+    or two for a padded Conv2d / MaxPool2d (the padding gets its own layer, `<name>_pad`)."""
+    kind, kw, name = layer.spec.kind, layer.kwargs, layer.spec.name
+    common = dict(name=name, dtype=DTYPE)
+    first = dict(data_format="channels_first")  # NCHW like the other engines
     if kind == "Conv2d":
-        unmapped = {k: v for k, v in kw.items() if k not in CONV_ARGUMENTS}
-        if unmapped:
-            raise ValueError(f"{layer.spec.name}: the keras builder has no mapping for {unmapped}")
-        return keras.layers.Conv2D(
-            kw["out_channels"], kw["kernel_size"], data_format="channels_first", **init, **common
-        )
-    if kind == "Linear":
-        return keras.layers.Dense(kw["out_features"], **init, **common)
-    if kind == "ReLU":
-        return keras.layers.ReLU(**common)
+        # Weights start at zero: `build` overwrites every one with the NumPy model's, and a
+        # random initializer would only draw from Keras' unseeded global generator for nothing.
+        init = dict(kernel_initializer="zeros", bias_initializer="zeros")
+        conv = keras.layers.Conv2D(
+            kw["out_channels"], kw["kernel_size"], strides=kw.get("stride", 1),
+            use_bias=kw.get("bias", True), **first, **init, **common,
+        )  # fmt: skip
+        return _padded(keras, kw, name, conv, 0.0)
     if kind == "MaxPool2d":
-        # Stride = window and "valid" padding: floor of the size, like nn.MaxPool2d(k).
-        return keras.layers.MaxPooling2D(kw["kernel_size"], data_format="channels_first", **common)
+        # "valid" windows: the floor of the size, like nn.MaxPool2d; its padding is -inf
+        stride = kw.get("stride") or kw["kernel_size"]
+        pool = keras.layers.MaxPooling2D(kw["kernel_size"], stride, **first, **common)
+        return _padded(keras, kw, name, pool, -float("inf"))
+    if kind == "AvgPool2d":
+        stride = kw.get("stride") or kw["kernel_size"]
+        return [keras.layers.AveragePooling2D(kw["kernel_size"], stride, **first, **common)]
+    if kind in ("BatchNorm2d", "BatchNorm1d"):
+        return [torch_batch_norm_class(keras)(**batch_norm_arguments(kw), **common)]
+    return [_make_plain(keras, kind, kw, common, seed)]
+
+
+def _make_plain(keras, kind: str, kw: dict, common: dict, seed: int):
+    """A layer with no padding and no statistics: one Keras layer each."""
+    if kind == "Linear":
+        init = dict(kernel_initializer="zeros", bias_initializer="zeros")
+        return keras.layers.Dense(
+            kw["out_features"], use_bias=kw.get("bias", True), **init, **common
+        )
     if kind == "Flatten":
         # A channels_first Flatten would transpose to (H, W, C) before reshaping (Keras keeps
         # Dense weights portable that way); the plain reshape keeps PyTorch's (C, H, W) order.
         return keras.layers.Flatten(data_format="channels_last", **common)
-    if kind == "GlobalAvgPool2d":
-        return keras.layers.GlobalAveragePooling2D(data_format="channels_first", **common)
+    if kind in ("AdaptiveAvgPool2d", "GlobalAvgPool2d"):
+        keep = kind == "AdaptiveAvgPool2d"  # nn.AdaptiveAvgPool2d(1) gives (N, C, 1, 1)
+        return keras.layers.GlobalAveragePooling2D("channels_first", keepdims=keep, **common)
     if kind == "Dropout":
         return keras.layers.Dropout(kw.get("p", 0.5), seed=seed, **common)
-    raise ValueError(f"{layer.spec.name}: the keras builder has no layer for {kind}")
+    if kind == "LeakyReLU":
+        return keras.layers.LeakyReLU(negative_slope=kw.get("negative_slope", 0.01), **common)
+    activations = {"ReLU": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid"}
+    if kind in activations:
+        return keras.layers.Activation(activations[kind], **common)
+    raise ValueError(f"{common['name']}: the keras builder has no layer for {kind}")
+
+
+def _padded(keras, kw: dict, name: str, layer, value: float) -> list:
+    """`layer`, after a `<name>_pad` layer that pads H and W by `padding` with `value`."""
+    ph, pw = pair(kw.get("padding", 0))
+    if (ph, pw) == (0, 0):
+        return [layer]
+    if value == 0.0:
+        pad = keras.layers.ZeroPadding2D((ph, pw), data_format="channels_first", name=f"{name}_pad")
+    else:
+        widths = [[0, 0], [0, 0], [ph, ph], [pw, pw]]
+        pad = keras.layers.Lambda(
+            lambda x: keras.ops.pad(x, widths, constant_values=value), name=f"{name}_pad"
+        )
+    return [pad, layer]
+
+
+def batch_norm_arguments(kw: dict) -> dict:
+    """nn.BatchNorm's arguments in Keras' convention, the one place they are converted:
+    the channel axis is 1 (NCHW), and Keras' momentum is the weight of the *old* running value,
+    `moving = momentum * moving + (1 - momentum) * batch`, where PyTorch's weighs the batch."""
+    return {
+        "axis": 1,
+        "momentum": 1.0 - kw.get("momentum", 0.1),
+        "epsilon": kw.get("eps", 1e-5),
+    }
+
+
+@functools.cache
+def torch_batch_norm_class(keras):
+    """`keras.layers.BatchNormalization` whose moving variance follows PyTorch's.
+
+    Keras moves `moving_variance` towards the *biased* batch variance (`ops.moments`), PyTorch
+    its `running_var` towards the *unbiased* one, m / (m - 1) times larger for m values per
+    channel. Both normalise the batch with the biased one. After Keras' own update, this adds
+    the difference, `(1 - momentum) * var * (m / (m - 1) - 1)`, so the running statistics of
+    the three engines agree.
+    """
+
+    class TorchBatchNormalization(keras.layers.BatchNormalization):
+        def call(self, inputs, training=None, mask=None):
+            outputs = super().call(inputs, training=training, mask=mask)
+            if training and self.trainable and None not in inputs.shape:
+                count = math.prod(inputs.shape) // inputs.shape[1]  # m values per channel
+                _, var = keras.ops.moments(inputs, axes=self._reduction_axes)
+                bias_fix = (1.0 - self.momentum) * var / (count - 1)
+                self.moving_variance.assign(self.moving_variance + bias_fix)
+            return outputs
+
+    return TorchBatchNormalization
 
 
 def build(spec: ArchSpec, seed: int = 0):
@@ -87,7 +161,8 @@ def build(spec: ArchSpec, seed: int = 0):
     inputs = keras.Input(INPUT_SHAPE, dtype=DTYPE, name="image")  # (N, 1, 28, 28)
     x = inputs
     for layer in infer_shapes(spec):
-        x = _make(keras, layer, seed)(x)
+        for keras_layer in _make(keras, layer, seed):
+            x = keras_layer(x)
     model = keras.Model(inputs, x, name=spec.name)  # (N, 10) logits
     model.spec = spec
     load_numpy_state(model, build_scratch(spec, seed).state_dict())

@@ -6,6 +6,12 @@ flatten order needs no permutation, because the Keras model flattens (C, H, W) l
 `cnnlab.models.keras_builder`), so `fc.weight` is the same matrix in all three engines.
 
 A state dict here is the NumPy engine's: `{"conv1.weight": array, "conv1.bias": array, ...}`.
+
+BatchNormalization's variables play nn.BatchNorm's: gamma/beta/moving_mean/moving_variance are
+weight/bias/running_mean/running_var. Keras has no `num_batches_tracked` (it only matters to
+PyTorch's momentum=None, which the architecture language does not offer): loading ignores it,
+and `keras_to_numpy` fills it in with the number of training steps it is given (the optimizer's
+`iterations`, one batch each), 0 by default.
 """
 
 from __future__ import annotations
@@ -15,7 +21,15 @@ from collections.abc import Mapping
 import numpy as np
 
 # Keras variable name -> the PyTorch parameter name it plays.
-PARAMETER_NAMES = {"kernel": "weight", "bias": "bias"}
+PARAMETER_NAMES = {
+    "kernel": "weight",
+    "bias": "bias",
+    "gamma": "weight",
+    "beta": "bias",
+    "moving_mean": "running_mean",
+    "moving_variance": "running_var",
+}
+KERAS_LACKS = "num_batches_tracked"  # the one buffer of a PyTorch state dict Keras does not keep
 # Axis order that turns a NumPy/torch weight into a Keras kernel, by number of dimensions.
 TO_KERAS_AXES = {4: (2, 3, 1, 0), 2: (1, 0), 1: (0,)}  # (O, I, kh, kw) -> (kh, kw, I, O)
 
@@ -42,11 +56,16 @@ def numpy_to_keras(state: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {key: weight_to_keras(np.asarray(value)) for key, value in state.items()}
 
 
-def keras_to_numpy(model) -> dict[str, np.ndarray]:
-    """The Keras model's weights as a NumPy state dict (copies, in the NumPy/torch layout)."""
-    return {
-        key: weight_from_keras(to_numpy(variable.value)) for key, variable in named_variables(model)
-    }
+def keras_to_numpy(model, num_batches_tracked: int = 0) -> dict[str, np.ndarray]:
+    """The Keras model's weights as a NumPy state dict (copies, in the NumPy/torch layout), in
+    PyTorch's order; each BatchNorm gets `num_batches_tracked` (see the module docstring)."""
+    state = {}
+    for key, variable in named_variables(model):
+        state[key] = weight_from_keras(to_numpy(variable.value))
+        if key.endswith(".running_var"):
+            layer = key.rsplit(".", 1)[0]
+            state[f"{layer}.{KERAS_LACKS}"] = np.array(num_batches_tracked, dtype=np.int64)
+    return state
 
 
 def to_numpy(tensor) -> np.ndarray:
@@ -65,7 +84,7 @@ def load_numpy_state(model, state: Mapping[str, np.ndarray]) -> None:
     """
     variables = dict(named_variables(model))
     missing = [key for key in variables if key not in state]
-    unexpected = [key for key in state if key not in variables]
+    unexpected = [k for k in state if k not in variables and not k.endswith("." + KERAS_LACKS)]
     if missing or unexpected:
         raise ValueError(f"state dict mismatch: missing {missing}, unexpected {unexpected}")
     for key, variable in variables.items():

@@ -7,20 +7,42 @@ import numpy as np
 from cnnlab.models.shapes import ShapedLayer, infer_shapes
 from cnnlab.models.spec import ArchSpec
 from cnnlab.scratch import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
     Conv2d,
     Dropout,
     Flatten,
     GlobalAvgPool2d,
+    LeakyReLU,
     Linear,
     MaxPool2d,
     Module,
     ReLU,
     Sequential,
+    Sigmoid,
+    Tanh,
 )
 
 LAYER_CLASSES: dict[str, type[Module]] = {
     cls.__name__: cls
-    for cls in (Conv2d, ReLU, MaxPool2d, Flatten, Linear, GlobalAvgPool2d, Dropout)
+    for cls in (
+        Conv2d,
+        BatchNorm2d,
+        BatchNorm1d,
+        ReLU,
+        LeakyReLU,
+        Tanh,
+        Sigmoid,
+        MaxPool2d,
+        AvgPool2d,
+        AdaptiveAvgPool2d,
+        GlobalAvgPool2d,
+        Dropout,
+        Flatten,
+        Linear,
+    )
 }
 RANDOM_KINDS = {"Conv2d", "Linear", "Dropout"}  # layers that draw from the generator
 

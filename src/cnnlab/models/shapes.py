@@ -44,6 +44,8 @@ def _pool(shape, kw):
     k = pair(kw["kernel_size"])
     s = pair(kw["stride"]) if kw.get("stride") is not None else k
     p = pair(kw.get("padding", 0))
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:  # PyTorch's rule too: no window of padding only
+        raise ShapeError(f"its padding {p[0]}x{p[1]} is more than half its {k[0]}x{k[1]} window")
     oh, ow = conv_output_size(h, k[0], s[0], p[0]), conv_output_size(w, k[1], s[1], p[1])
     _fits(oh, ow, f"window {k[0]}x{k[1]}", h + 2 * p[0], w + 2 * p[1])
     return {}, (c, oh, ow), 0
@@ -52,6 +54,22 @@ def _pool(shape, kw):
 def _global_pool(shape, kw):
     c, _, _ = _spatial(shape, "a (C, H, W) feature map")
     return {}, (c,), 0
+
+
+def _adaptive_pool(shape, kw):
+    c, _, _ = _spatial(shape, "a (C, H, W) feature map")
+    return {}, (c, 1, 1), 0  # output_size 1 only (the grammar refuses others): global average
+
+
+def _batch_norm_2d(shape, kw):
+    c, _, _ = _spatial(shape, "a (C, H, W) feature map; use BatchNorm1d after Flatten")
+    return {"num_features": c}, shape, 2 * c  # weight and bias; the running stats are buffers
+
+
+def _batch_norm_1d(shape, kw):
+    if len(shape) != 1:
+        raise ShapeError("needs a flat (features,) input; use BatchNorm2d on a feature map")
+    return {"num_features": shape[0]}, shape, 2 * shape[0]
 
 
 def _flatten(shape, kw):
@@ -72,10 +90,17 @@ def _same(shape, kw):
 SHAPE_RULES: dict[str, Callable] = {
     "Conv2d": _conv,
     "MaxPool2d": _pool,
+    "AvgPool2d": _pool,
+    "AdaptiveAvgPool2d": _adaptive_pool,
     "GlobalAvgPool2d": _global_pool,
+    "BatchNorm2d": _batch_norm_2d,
+    "BatchNorm1d": _batch_norm_1d,
     "Flatten": _flatten,
     "Linear": _linear,
     "ReLU": _same,
+    "LeakyReLU": _same,
+    "Tanh": _same,
+    "Sigmoid": _same,
     "Dropout": _same,
 }
 
@@ -134,4 +159,6 @@ def summary_markdown(spec: ArchSpec) -> str:
         shape = " × ".join(map(str, layer.out_shape))
         lines.append(f"| {layer.spec.name} | {layer.spec.kind} | {shape} | {layer.parameters:,} |")
     lines.append(f"| **total** | | | **{parameter_count(spec):,}** |")
+    if spec.source is not None:
+        lines += ["", f"Architecture: `{spec.source}`"]
     return "\n".join(lines)

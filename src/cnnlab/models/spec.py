@@ -1,11 +1,12 @@
-"""The architectures, described once, in PyTorch's vocabulary.
+"""What an architecture is: layers in PyTorch's vocabulary (the built-in ones are architecture
+strings in `cnnlab.models.presets`, turned into specs by `cnnlab.models.arch_spec`).
 
 Every engine builds its network from these descriptions (`cnnlab.models.build_model`), so the
 NumPy, PyTorch and Keras twins have the same layers, the same child names and therefore the same
 `state_dict` keys (`conv1.weight`, `fc.bias`, ...). A layer is a PyTorch class name and its
 keyword arguments *without* the input size: `in_channels` and `in_features` follow from the
-layers before it and are filled in by `cnnlab.models.shapes.infer_shapes`. A new architecture is
-one new entry here.
+layers before it and are filled in by `cnnlab.models.shapes.infer_shapes`. A new built-in
+architecture is one new preset string.
 
 Why a flatten + single linear head for the CNNs: the class score is then a plain sum over every
 position of the last conv feature map, `score_k = sum_{c,h,w} W[k,c,h,w] * A[c,h,w] + b_k`, so the
@@ -37,65 +38,4 @@ class ArchSpec:
     # Output of this layer is the last conv feature map (after its ReLU), used by CAM / Grad-CAM.
     feature_layer: str | None = None
     head: str | None = None  # "flatten_linear" or "gap_linear": how the scores use the map
-
-
-def conv_block(index: int, out_channels: int, pool: bool) -> tuple[LayerSpec, ...]:
-    """conv{i} 3x3 -> relu{i}, then pool{i} (max 2) when `pool`: the repeated unit of the CNNs."""
-    layers = (
-        LayerSpec(f"conv{index}", "Conv2d", {"out_channels": out_channels, "kernel_size": 3}),
-        LayerSpec(f"relu{index}", "ReLU"),
-    )
-    return layers + ((LayerSpec(f"pool{index}", "MaxPool2d", {"kernel_size": 2}),) if pool else ())
-
-
-def flatten_linear_head(classes: int = 10) -> tuple[LayerSpec, ...]:
-    return (LayerSpec("flatten", "Flatten"), LayerSpec("fc", "Linear", {"out_features": classes}))
-
-
-# Channel widths: small enough for the NumPy engine to train an epoch in seconds on 2 cores,
-# wide enough to clear 99% test accuracy.
-C1, C2, C3 = 16, 32, 64
-HIDDEN = 256
-
-ARCHITECTURES: dict[str, ArchSpec] = {
-    "cnn2": ArchSpec(
-        name="cnn2",
-        description="2 conv layers, last conv feature map 11x11, flatten + linear head",
-        # (N, 16, 26, 26) -> pool (N, 16, 13, 13) -> (N, 32, 11, 11) -> fc
-        layers=conv_block(1, C1, pool=True) + conv_block(2, C2, pool=False) + flatten_linear_head(),
-        feature_layer="relu2",
-        head="flatten_linear",
-    ),
-    "cnn3": ArchSpec(
-        name="cnn3",
-        description="3 conv layers, last conv feature map 3x3, flatten + linear head",
-        # (N, 16, 26, 26) -> (N, 16, 13, 13) -> (N, 32, 11, 11) -> (N, 32, 5, 5): floor, like
-        # PyTorch -> (N, 64, 3, 3) -> fc
-        layers=conv_block(1, C1, pool=True)
-        + conv_block(2, C2, pool=True)
-        + conv_block(3, C3, pool=False)
-        + flatten_linear_head(),
-        feature_layer="relu3",
-        head="flatten_linear",
-    ),
-    "mlp3": ArchSpec(
-        name="mlp3",
-        description="3 fully connected layers with ReLU, 784-256-256-10",
-        layers=(
-            LayerSpec("flatten", "Flatten"),  # (N, 784)
-            LayerSpec("fc1", "Linear", {"out_features": HIDDEN}),
-            LayerSpec("relu1", "ReLU"),
-            LayerSpec("fc2", "Linear", {"out_features": HIDDEN}),
-            LayerSpec("relu2", "ReLU"),
-            LayerSpec("fc3", "Linear", {"out_features": 10}),
-        ),
-    ),
-}
-
-
-def get_spec(name: str) -> ArchSpec:
-    try:
-        return ARCHITECTURES[name]
-    except KeyError:
-        known = ", ".join(sorted(ARCHITECTURES))
-        raise ValueError(f"unknown model {name!r}; choose one of: {known}") from None
+    source: str | None = None  # the canonical architecture string it was built from

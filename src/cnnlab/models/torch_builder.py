@@ -27,7 +27,21 @@ class GlobalAvgPool2d(nn.Module):
 
 _LAYERS = {
     cls.__name__: cls
-    for cls in (nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.Flatten, nn.Linear, nn.Dropout)
+    for cls in (
+        nn.Conv2d,
+        nn.BatchNorm2d,
+        nn.BatchNorm1d,
+        nn.ReLU,
+        nn.LeakyReLU,
+        nn.Tanh,
+        nn.Sigmoid,
+        nn.MaxPool2d,
+        nn.AvgPool2d,
+        nn.AdaptiveAvgPool2d,
+        nn.Dropout,
+        nn.Flatten,
+        nn.Linear,
+    )
 } | {"GlobalAvgPool2d": GlobalAvgPool2d}
 
 
@@ -53,7 +67,8 @@ def build(spec: ArchSpec, seed: int = 0) -> TorchClassifier:
 
 
 def load_numpy_state(model: nn.Module, state: dict[str, np.ndarray]) -> None:
-    """Load a NumPy state dict (e.g. from the scratch engine) into a torch model, strictly."""
+    """Load a NumPy state dict (e.g. from the scratch engine) into a torch model, strictly:
+    parameters and buffers (BatchNorm's running statistics and `num_batches_tracked`)."""
     model.load_state_dict(numpy_to_torch_state(state, like=model.state_dict()), strict=True)
 
 

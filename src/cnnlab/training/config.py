@@ -12,12 +12,16 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "cnn2": {"epochs": 4, "lr": 3e-3},
     "cnn3": {"epochs": 4, "lr": 3e-3},
     "mlp3": {"epochs": 6, "lr": 1e-3},
+    "lenet5": {"epochs": 4, "lr": 3e-3},
+    "cnn3pad": {"epochs": 4, "lr": 3e-3},
 }
+CUSTOM_DEFAULTS: dict[str, Any] = {"epochs": 4, "lr": 3e-3}  # an --arch string's
 
 
 @dataclass
 class TrainConfig:
-    model: str = "cnn2"
+    model: str = "cnn2"  # a built-in model, or the name of the architecture string `arch`
+    arch: str | None = None  # canonical architecture string; None: the built-in `model`
     engine: str = "scratch"
     epochs: int | None = None  # None: the model's default (MODEL_DEFAULTS)
     batch_size: int = 64
@@ -39,7 +43,8 @@ class TrainConfig:
     def resolved(self) -> TrainConfig:
         """A copy with the per-model defaults and automatic values filled in."""
         values = asdict(self)
-        for key, value in MODEL_DEFAULTS[self.model].items():
+        defaults = CUSTOM_DEFAULTS if self.arch is not None else MODEL_DEFAULTS[self.model]
+        for key, value in defaults.items():
             if values[key] is None:
                 values[key] = value
         if self.threads <= 0:

@@ -21,6 +21,9 @@ How, in plain terms:
   the order in which float32 gradients are summed (the tests compare both ways).
 
 A module with `Dropout` runs in one chunk: its masks come from one generator, in batch order.
+So does a module with `BatchNorm`: its statistics are the whole batch's, not a chunk's, and
+its running statistics move once per batch. Replicas share the buffers' arrays too, so one never
+computes with stale running statistics.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import numpy as np
 
 from cnnlab.scratch.activation import Dropout
+from cnnlab.scratch.batchnorm import BatchNorm1d, BatchNorm2d
 from cnnlab.scratch.module import Module
 
 MIN_CHUNK = 16  # images per chunk at least: smaller chunks cost more in overhead than they save
@@ -58,7 +62,8 @@ class DataParallel(Module):
         self._pool: ThreadPoolExecutor | None = None  # threads for chunks 1, 2, ...
         self._pool_size = 0
         self._bounds: list[int] = []  # chunk edges of the last forward
-        self._serial = any(isinstance(m, Dropout) for m in module.modules())
+        whole_batch = (Dropout, BatchNorm1d, BatchNorm2d)  # see the module docstring
+        self._serial = any(isinstance(m, whole_batch) for m in module.modules())
 
     # -- splitting -----------------------------------------------------------------------------
 
@@ -79,6 +84,8 @@ class DataParallel(Module):
             own.data = shared.data
             if own.grad.dtype != shared.data.dtype:  # the module was cast (`to`) since
                 own.grad = np.zeros_like(shared.data)
+        for own, shared in zip(replica.buffers(), self.module.buffers(), strict=True):
+            own.data = shared.data
         return replica
 
     def _run(self, calls: list) -> list:

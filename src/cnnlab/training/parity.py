@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnlab.data import iterate_batches
+from cnnlab.models.spec import ArchSpec
 from cnnlab.training.engines import REFERENCE, SCRATCH, make_engine
 
 
@@ -27,7 +28,7 @@ class ParityResult:
 
 
 def run_parity(
-    model: str,
+    model: str | ArchSpec,
     images: np.ndarray,
     labels: np.ndarray,
     *,
@@ -40,7 +41,8 @@ def run_parity(
     seed: int = 0,
     dtype=np.float32,
 ) -> ParityResult:
-    """`steps` training steps in both engines on batches drawn from (images, labels)."""
+    """`steps` training steps in both engines on batches drawn from (images, labels), for a
+    built-in `model` or an `ArchSpec`. The weight difference covers BatchNorm's buffers too."""
     from cnnlab.models.torch_builder import torch_to_numpy_state
 
     kwargs = dict(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cnnlab.data import iterate_batches, num_batches
 from cnnlab.errors import UserError
-from cnnlab.models import get_spec
+from cnnlab.models import resolve_spec
 from cnnlab.models.shapes import parameter_count, summary_markdown
 from cnnlab.rundir import RunDir, library_versions, now_iso
 from cnnlab.training.config import TrainConfig
@@ -126,7 +126,7 @@ def _prepare(run: RunDir, cfg: TrainConfig, resume: bool, force: bool, given) ->
 def _config_record(cfg: TrainConfig, engine: Engine, splits: Splits) -> dict:
     return asdict(cfg) | {
         "device": str(engine.device),
-        "parameters": parameter_count(get_spec(cfg.model)),
+        "parameters": parameter_count(resolve_spec(cfg.model, cfg.arch)),
         "data": splits.record(),
         "versions": library_versions(),
         "created": now_iso(),
@@ -168,7 +168,7 @@ def _train_locked(run: RunDir, cfg: TrainConfig, resume, force, quiet, given) ->
     splits = load_splits(cfg, progress=not quiet)
     with engine_class(cfg.engine).threads(cfg.threads):
         engine = make_engine(
-            cfg.model,
+            resolve_spec(cfg.model, cfg.arch),
             cfg.engine,
             seed=cfg.seed,
             optimizer=cfg.optimizer,
@@ -196,7 +196,7 @@ def _fit(cfg, engine: Engine, run: RunDir, position: Position, resuming, splits,
     watch = DivergenceWatch(position.first_loss)
     with RunLog(run, cfg.epochs, position if resuming else None, quiet) as log, stop.installed():
         if not resuming:
-            log.tb.text("model/summary", summary_markdown(get_spec(cfg.model)))
+            log.tb.text("model/summary", summary_markdown(resolve_spec(cfg.model, cfg.arch)))
         for epoch in range(position.epoch + 1, cfg.epochs + 1):
             start_batch, started = position.batch, time.perf_counter()
             log.begin_epoch(epoch, steps_per_epoch, start_batch)

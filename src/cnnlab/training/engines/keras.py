@@ -152,7 +152,8 @@ class KerasEngine:
     def save(self, path: Path, position: dict[str, Any]) -> None:
         """Weights in the NumPy layout (`model/conv1.weight`), optimizer variables by Keras name."""
         optimizer = {v.name: self.convert.to_numpy(v.value) for v in self.optimizer.variables}
-        save_npz(path, self.convert.keras_to_numpy(self.model), optimizer, position)
+        steps = int(self.convert.to_numpy(self.optimizer.iterations.value))  # BatchNorm's count
+        save_npz(path, self.convert.keras_to_numpy(self.model, steps), optimizer, position)
 
     def load(self, path: Path) -> dict[str, Any]:
         try:
