@@ -35,6 +35,7 @@ CONFIG_FIELDS: dict[str, tuple[type, ...]] = {
     "val_size": _INT,
     "train_size": _OPTIONAL_INT,
     "threads": _INT,
+    "arch": (str, type(None)),
 }
 STATUS_FIELDS = {"complete": (bool,), "epochs_done": _INT, "epochs": _INT}
 EVALUATION_FIELDS = {
@@ -76,7 +77,7 @@ def check_fields(path: Path, record: Any, fields: dict, what: str) -> None:
 
 def check_config(path: Path, config: Any) -> None:
     """Every field training, evaluation and the report read from config.json, checked."""
-    from cnnlab.models.spec import ARCHITECTURES
+    from cnnlab.models import ARCHITECTURES
     from cnnlab.training.engines import ENGINES
 
     fix = "retrain this run (cnnlab train --force) or restore its config.json"
@@ -85,6 +86,8 @@ def check_config(path: Path, config: Any) -> None:
         value = config.get(key)
         if not isinstance(value, str):
             raise UserError(f"{path} has no {key!r} field naming the {key}; {fix}.")
+        if key == "model" and config.get("arch") is not None:
+            continue  # the name of its own architecture string, not a built-in
         if value not in known:
             raise UserError(
                 f"{path} names an unknown {key} {value!r} in its {key!r} field "

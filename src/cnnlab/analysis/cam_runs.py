@@ -52,42 +52,50 @@ def draw_cams(
     rows = []
     for run_dir in run_dirs:
         engine, config = RunDir(run_dir).load_trained(device)
-        spec = engine.model.spec
         label = f"{config['model']} · {config['engine']}"
-        if spec.feature_layer is None:
-            rows.append({"label": label, "image": image, "cam": None, "caption": "no conv layer"})
-            continue
-        field = receptive_field(spec)
-        # Both maps always go into the comparison figure (one forward and backward each);
-        # `methods` picks the per-model panels written into RUN_DIR/cam/.
-        maps = {m: compute_map(engine, spec, x, target, m) for m in METHODS}
-        for result in maps.values():
-            result["upsampled"] = upsample_to_input(result["map"], field)  # (28, 28)
-        k, p = maps["cam"]["target"], maps["cam"]["probabilities"]
-        caption = f"class {k} (p={format_probability(p[k])}), predicted {int(p.argmax())}"
-        if into_runs:
-            _write_run_panels(run_dir, maps, methods, field, image, name, f"{label} · ", caption)
-        rows.append(
-            {
-                "label": label,
-                "image": image,
-                "cam": maps["cam"]["map"],
-                "gradcam": maps["gradcam"]["map"],
-                "centers": (field.rows, field.cols),
-                "caption": caption,
-            }
-        )
+        row = _run_maps(engine, x, target)
+        if into_runs and "maps" in row:
+            panels = [m for m in methods if m in row["maps"]]
+            _write_run_panels(run_dir, row, panels, image, name, f"{label} · ")
+        rows.append(row | {"label": label, "image": image})
     comparison = out_dir / comparison_name
     title = f"Class activation maps, {name.replace('test', 'test image ')}{truth}"
     viz.save_png(viz.render_cam_comparison(rows, title=title), comparison)
     return comparison
 
 
-def _write_run_panels(run_dir, maps, methods, field, image, name, label, caption) -> None:
+def _run_maps(engine, x: np.ndarray, target: int | None) -> dict:
+    """One run's maps of image `x` (1, 1, 28, 28), as a row of the comparison figure.
+
+    Grad-CAM works for any CNN; CAM needs a head that sums the last map (flatten or global
+    average pool, then one linear layer), so other CNNs (lenet5) show Grad-CAM only.
+    """
+    spec = engine.model.spec
+    if spec.feature_layer is None:
+        return {"cam": None, "caption": "no conv layer"}
+    field = receptive_field(spec)
+    methods = METHODS if spec.head is not None else ("gradcam",)
+    maps = {m: compute_map(engine, spec, x, target, m) for m in methods}
+    for result in maps.values():
+        result["upsampled"] = upsample_to_input(result["map"], field)  # (28, 28)
+    k, p = maps["gradcam"]["target"], maps["gradcam"]["probabilities"]
+    return {
+        "maps": maps,
+        "field": field,
+        "cam": maps["cam"]["map"] if "cam" in maps else None,
+        "cam_note": None if "cam" in maps else "no CAM head:\nGrad-CAM only",
+        "gradcam": maps["gradcam"]["map"],
+        "centers": (field.rows, field.cols),
+        "caption": f"class {k} (p={format_probability(p[k])}), predicted {int(p.argmax())}",
+    }
+
+
+def _write_run_panels(run_dir, row: dict, methods, image, name: str, label: str) -> None:
     """PNG + JSON per method into RUN_DIR/cam/, and the same pictures into the run's
     TensorBoard file for this image, which a re-run replaces."""
     from cnnlab import viz
 
+    maps, field, caption = row["maps"], row["field"], row["caption"]
     tb = AnalysisLog(run_dir, f"cam-{name}")
     try:
         for method in methods:

@@ -149,7 +149,7 @@ def render_cam_comparison(rows: list[dict], title: str = "Class activation maps"
             ax_cam.text(
                 0.5,
                 0.5,
-                "no conv layer:\nno CAM",
+                row.get("cam_note") or "no conv layer:\nno CAM",
                 transform=ax_cam.transAxes,
                 ha="center",
                 va="center",
