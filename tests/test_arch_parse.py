@@ -11,18 +11,15 @@ from pathlib import Path
 import pytest
 
 from cnnlab.errors import UserError
-from cnnlab.models import arch_layers, arch_parse
+from cnnlab.models import arch_layers, arch_parse, arch_text
 from cnnlab.models.arch_layers import KNOWN_LAYERS, LAYERS
-from cnnlab.models.arch_parse import (
-    MAX_CHARS,
+from cnnlab.models.arch_parse import MAX_CHARS, MAX_LAYERS, LayerCall, parse_architecture
+from cnnlab.models.arch_text import (
     MAX_FILE_BYTES,
-    MAX_LAYERS,
-    LayerCall,
     canonical_string,
     default_run_name,
     format_call,
     load_architecture_text,
-    parse_architecture,
 )
 
 EXAMPLE = (
@@ -290,7 +287,7 @@ def test_code_injection_attempts_are_refused(text):
 
 def test_the_parser_never_calls_eval_exec_compile_or_literal_eval():
     forbidden = {"eval", "exec", "compile", "__import__", "literal_eval", "getattr"}
-    for module in (arch_parse, arch_layers):
+    for module in (arch_parse, arch_layers, arch_text):
         tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -418,5 +415,5 @@ def test_different_architectures_get_different_run_names():
     names = [default_run_name(text) for text in texts]
     assert len(set(names)) == len(names)
     long = default_run_name(" ".join(f"Conv2d({n}, 3)" for n in range(100, 160)))
-    assert len(long) <= arch_parse.MAX_SLUG_CHARS + 9
+    assert len(long) <= arch_text.MAX_SLUG_CHARS + 9
     assert all(re.fullmatch(r"[a-z0-9-]+", name) for name in [*names, long])

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 from cnnlab.errors import UserError
 from cnnlab.models import MODEL_NAMES, spec_from_string
-from cnnlab.models.arch_parse import (
-    canonical_string,
-    default_run_name,
-    load_architecture_text,
-    parse_architecture,
-)
+from cnnlab.models.arch_parse import parse_architecture
+from cnnlab.models.arch_text import canonical_string, default_run_name, load_architecture_text
 from cnnlab.models.spec import ArchSpec
 
 ARCH_HELP = (

@@ -132,3 +132,10 @@ LAYERS: dict[str, tuple[Param, ...]] = {
 }
 
 KNOWN_LAYERS: tuple[str, ...] = tuple(sorted(LAYERS))
+
+
+def format_value(value: object) -> str:
+    """A value as the architecture language writes it: `16`, `0.5`, `True`, `(3, 5)`."""
+    if isinstance(value, tuple):
+        return f"({', '.join(format_value(v) for v in value)})"
+    return repr(value)  # True, 16, 0.5, 1e-05, None: each reads back as the same value

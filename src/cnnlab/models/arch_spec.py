@@ -22,7 +22,8 @@ from collections import Counter
 
 from cnnlab.errors import UserError
 from cnnlab.models.arch_layers import LAYERS, REQUIRED
-from cnnlab.models.arch_parse import LayerCall, canonical_string, parse_architecture
+from cnnlab.models.arch_parse import LayerCall, parse_architecture
+from cnnlab.models.arch_text import canonical_string
 from cnnlab.models.shapes import INPUT_SHAPE, ShapedLayer, ShapeError, infer_shapes
 from cnnlab.models.spec import ArchSpec, LayerSpec
 
