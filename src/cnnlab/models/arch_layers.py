@@ -139,3 +139,17 @@ def format_value(value: object) -> str:
     if isinstance(value, tuple):
         return f"({', '.join(format_value(v) for v in value)})"
     return repr(value)  # True, 16, 0.5, 1e-05, None: each reads back as the same value
+
+
+def signature(kind: str) -> str:
+    """How a layer is called, for error sentences: `the signature is Conv2d(out_channels, ...)`."""
+    params = LAYERS[kind]
+    if not params:
+        return f"{kind} takes no arguments"
+    return f"the signature is {kind}({', '.join(_describe_param(p) for p in params)})"
+
+
+def _describe_param(param: Param) -> str:
+    if param.default is REQUIRED:
+        return param.name
+    return f"{param.name}={format_value(param.default)}"

@@ -26,9 +26,9 @@ from cnnlab.models.arch_layers import (
     LAYERS,
     REQUIRED,
     BadValueError,
-    Param,
     Value,
     format_value,
+    signature,
 )
 
 MAX_CHARS = 10_000
@@ -203,12 +203,12 @@ class _Parser:
         kind, params = name.text, LAYERS[name.text]
         if len(positional) > len(params):
             token = positional[len(params)][0]
-            self.fail(token, f"too many positional arguments; {_takes(kind)}", end)
+            self.fail(token, f"too many positional arguments; {signature(kind)}", end)
         # zip stops at the shorter list: the parameters left over are given by keyword or default
         given = {param.name: arg for param, arg in zip(params, positional, strict=False)}
         for key, (token, value) in keywords.items():
             if key not in {param.name for param in params}:
-                problem = f"{_short(key)!r} is not an argument of {kind}; {_takes(kind)}"
+                problem = f"{_short(key)!r} is not an argument of {kind}; {signature(kind)}"
                 self.fail(token, problem, end)
             if key in given:
                 self.fail(token, f"{key!r} is given twice, by position and by keyword", end)
@@ -217,7 +217,9 @@ class _Parser:
         for param in params:
             if param.name not in given:
                 if param.default is REQUIRED:
-                    self.fail(name, f"the argument {param.name!r} is missing; {_takes(kind)}", end)
+                    self.fail(
+                        name, f"the argument {param.name!r} is missing; {signature(kind)}", end
+                    )
                 kwargs[param.name] = param.default
                 continue
             token, value = given[param.name]
@@ -277,19 +279,6 @@ def _unknown_layer(name: str) -> str:
     close = difflib.get_close_matches(name.lower()[:40], by_lower, n=1, cutoff=0.6)
     hint = f" (did you mean {by_lower[close[0]]}?)" if close else ""
     return f"unknown layer {_short(name)!r}{hint}; known layers are {', '.join(KNOWN_LAYERS)}"
-
-
-def _takes(kind: str) -> str:
-    params = LAYERS[kind]
-    if not params:
-        return f"{kind} takes no arguments"
-    return f"the signature is {kind}({', '.join(_describe_param(p) for p in params)})"
-
-
-def _describe_param(param: Param) -> str:
-    if param.default is REQUIRED:
-        return param.name
-    return f"{param.name}={format_value(param.default)}"
 
 
 # ------------------------------------------------------------------------------ public functions

@@ -10,7 +10,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,32 @@ class Position:
     def from_dict(cls, values: dict[str, Any]) -> Position:
         names = cls.__dataclass_fields__
         return cls(**{k: v for k, v in values.items() if k in names})
+
+    def stopped(self, start_batch: int, result, seconds: float, first_loss) -> Position:
+        """Where a stop mid-epoch leaves training: the epoch's partial sums kept, `seconds`
+        being the epoch's time so far (`result` of `train_epoch`)."""
+        return replace(
+            self,
+            batch=start_batch + result.steps,
+            step=self.step + result.steps,
+            seconds=self.seconds - self.epoch_seconds + seconds,
+            epoch_loss_sum=result.loss_sum,
+            epoch_correct=result.correct,
+            epoch_seen=result.images,
+            epoch_seconds=seconds,
+            first_loss=first_loss,
+        )
+
+    def finished(self, epoch: int, step: int, seconds: float, first_loss, val_accuracy) -> Position:
+        """Where a finished epoch leaves training (`seconds`: the whole epoch's time)."""
+        return Position(
+            epoch,
+            0,
+            step,
+            self.seconds - self.epoch_seconds + seconds,
+            first_loss=first_loss,
+            best_val_accuracy=max(self.best_val_accuracy, val_accuracy),
+        )
 
     def epoch_so_far(self) -> tuple[float, int, int]:
         return self.epoch_loss_sum, self.epoch_correct, self.epoch_seen

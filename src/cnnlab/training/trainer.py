@@ -6,7 +6,7 @@ import contextlib
 import signal
 import threading
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
@@ -208,30 +208,14 @@ def _fit(cfg, engine: Engine, run: RunDir, position: Position, resuming, splits,
                 log.step(epoch, step, loss, correct, size, lr_at(step - 1))
 
             with _explained(position, run):
+                so_far = position.epoch_so_far()
                 result = train_epoch(
-                    engine,
-                    batches,
-                    lr_at,
-                    position.step,
-                    on_step,
-                    stop,
-                    watch,
-                    position.epoch_so_far(),
+                    engine, batches, lr_at, position.step, on_step, stop, watch, so_far
                 )
             step = position.step + result.steps
             seconds = position.epoch_seconds + time.perf_counter() - started  # the whole epoch
             if not result.finished:
-                here = replace(
-                    position,
-                    batch=start_batch + result.steps,
-                    step=step,
-                    seconds=position.seconds - position.epoch_seconds + seconds,
-                    epoch_loss_sum=result.loss_sum,
-                    epoch_correct=result.correct,
-                    epoch_seen=result.images,
-                    epoch_seconds=seconds,
-                    first_loss=watch.first_loss,
-                )
+                here = position.stopped(start_batch, result, seconds, watch.first_loss)
                 engine.save(checkpoint, here.as_dict())
                 log.stopped(here, total_steps)
                 raise KeyboardInterrupt
@@ -239,14 +223,7 @@ def _fit(cfg, engine: Engine, run: RunDir, position: Position, resuming, splits,
             with _explained(position, run):
                 check_validation(validation[1], position.best_val_accuracy)
             seconds = position.epoch_seconds + time.perf_counter() - started
-            position = Position(
-                epoch,
-                0,
-                step,
-                position.seconds - position.epoch_seconds + seconds,
-                first_loss=watch.first_loss,
-                best_val_accuracy=max(position.best_val_accuracy, validation[1]),
-            )
+            position = position.finished(epoch, step, seconds, watch.first_loss, validation[1])
             engine.save(checkpoint, position.as_dict())
             log.epoch(position, result, validation, lr_at(step - 1), seconds)
 
