@@ -31,8 +31,8 @@ def run(args: argparse.Namespace) -> int:
 
     from cnnlab.analysis.metrics import format_probability, top_classes
     from cnnlab.data import normalize
+    from cnnlab.data.imageprep import load_digit
     from cnnlab.errors import UserError
-    from cnnlab.imageprep import load_digit
     from cnnlab.rundir import RunDir
     from cnnlab.scratch.functional import softmax
 

@@ -46,7 +46,7 @@ def image_bytes(body: bytes, content_type: str) -> bytes:
 def decode_digit(body: bytes, content_type: str) -> np.ndarray:
     """The MNIST-like uint8 (28, 28) input a request's picture becomes; UserError when the
     picture cannot be read or is blank."""
-    from cnnlab.imageprep import load_digit
+    from cnnlab.data.imageprep import load_digit
 
     raw = image_bytes(body, content_type)
     if not raw:

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 import cnnlab
+from cnnlab.data.imageprep import load_digit
 from cnnlab.errors import UserError
-from cnnlab.imageprep import load_digit
 
 
 def draw_digit(
@@ -153,7 +153,7 @@ import resource, sys
 import numpy as np
 import cnnlab
 from cnnlab.errors import UserError
-from cnnlab.imageprep import load_digit
+from cnnlab.data.imageprep import load_digit
 
 
 def peak_mib():

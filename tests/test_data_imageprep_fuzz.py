@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
+from cnnlab.data.imageprep import load_digit
 from cnnlab.errors import UserError
-from cnnlab.imageprep import load_digit
 
 QUICK = settings(
     max_examples=150,
