@@ -168,3 +168,20 @@ def test_cam_json_places_the_cells_and_a_rerun_replaces_the_tensorboard_images(
     for tag in ("cam/cam_test3", "cam/gradcam_test3"):
         assert len(acc.Images(tag)) == 1
     assert not list(run_dir.glob(".cam-*"))  # the staging folders are gone
+
+
+def test_the_disagreement_image_is_the_one_the_runs_split_on_most(tmp_path):
+    from cnnlab.analysis.cam_runs import disagreement_index
+
+    labels = np.array([7, 2, 1, 0])
+    answers = {"a": [7, 2, 1, 0], "b": [7, 3, 1, 0], "c": [7, 5, 1, 6]}  # image 1: three answers
+    runs = []
+    for name, predicted in answers.items():
+        run = tmp_path / name
+        run.mkdir()
+        np.save(run / "probabilities.npy", np.eye(10)[predicted])
+        runs.append(run)
+    assert disagreement_index(runs, labels) == 1
+    agree = runs[:1]
+    assert disagreement_index(agree, labels) is None  # every run right everywhere
+    assert disagreement_index([tmp_path / "none"], labels) is None  # nothing evaluated

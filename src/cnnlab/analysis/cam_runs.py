@@ -16,6 +16,7 @@ from cnnlab.rundir import CAM_DIR, RunDir
 from cnnlab.training.tracking import AnalysisLog
 
 COMPARISON_FILE = "cam_comparison.png"
+DISAGREEMENT_FILE = "cam_comparison_disagreement.png"
 
 
 def draw_cams(
@@ -133,3 +134,24 @@ def _map_record(result: dict, name: str, field) -> dict:
         "upsampled_map": np.asarray(result["upsampled"]).tolist(),
         "upsampling": OUTSIDE_NOTE,
     }
+
+
+def disagreement_index(run_dirs: list[Path], labels: np.ndarray) -> int | None:
+    """A test image the runs disagree on or get wrong, from their `probabilities.npy`: the
+    one with the most distinct answers, then the most wrong runs, then the lowest index;
+    None when every run is right on every image (or none was evaluated)."""
+    from cnnlab.rundir import PROBABILITIES
+
+    answers = [
+        np.load(Path(d) / PROBABILITIES, allow_pickle=False).argmax(axis=1)
+        for d in run_dirs
+        if (Path(d) / PROBABILITIES).is_file()
+    ]
+    if not answers:
+        return None
+    predicted = np.stack(answers)  # (runs, N)
+    distinct = np.array([len(set(column)) for column in predicted.T])  # (N,)
+    wrong = (predicted != labels[None]).sum(axis=0)  # (N,)
+    if not (distinct > 1).any() and not wrong.any():
+        return None
+    return int(np.lexsort((np.arange(len(wrong)), -wrong, -distinct))[0])

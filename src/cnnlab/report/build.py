@@ -37,7 +37,11 @@ REQUIRED_PICTURES = ("confusion_matrix.png", "top3.png", "curves.png")
 # Shown across the whole page width: wide pictures, and the comparison with its small print.
 WIDE_PICTURES = ("curves.png", "cam_comparison.png", "gradcam_comparison.png")
 CAM_COMPARISONS = (
-    ("cam_comparison.png", "CAM of every model on the same test images"),
+    ("cam_comparison.png", "CAM and Grad-CAM of every CNN on test image 0, an easy 7"),
+    (
+        "cam_comparison_disagreement.png",
+        "The same on a test image the models disagree on or get wrong",
+    ),
     ("gradcam_comparison.png", "Grad-CAM of every model on the same test images"),
 )
 
