@@ -2,37 +2,30 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def _mnist_dir() -> Path:
-    # CI sets CNNLAB_DATA=../shared/data/mnist; a developer checkout has the same layout beside it.
-    env = os.environ.get("CNNLAB_DATA")
-    path = Path(env) if env else REPO_ROOT.parent / "shared" / "data" / "mnist"
-    return path.resolve()
+MNIST_HINT = "set CNNLAB_DATA to a folder holding the four MNIST files"
 
 
 @pytest.fixture(scope="session")
-def mnist_dir() -> Path:
-    path = _mnist_dir()
-    if (
-        not (path / "train-images-idx3-ubyte.gz").exists()
-        and not (path / "train-images-idx3-ubyte").exists()
-    ):
-        pytest.fail(f"the offline MNIST copy is missing at {path}; set CNNLAB_DATA")
-    return path
-
-
-@pytest.fixture(scope="session")
-def mnist(mnist_dir):
+def mnist():
+    """The real MNIST, found the way users find it: $CNNLAB_DATA, else the user cache, else
+    downloaded (checksums verified) into that cache."""
     from cnnlab.data import load_mnist
+    from cnnlab.errors import UserError
 
-    return load_mnist(mnist_dir, download=False, progress=False)
+    try:
+        return load_mnist(download=True, progress=False)
+    except (UserError, OSError) as err:
+        pytest.fail(f"MNIST could not be loaded ({err}); {MNIST_HINT}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir(mnist) -> Path:
+    """The directory the MNIST files were actually loaded from."""
+    return Path(mnist.directory).resolve()
 
 
 @pytest.fixture(scope="session")

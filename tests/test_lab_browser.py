@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -22,19 +21,11 @@ import pytest
 pytest.importorskip("fastapi", reason="the lab needs the [lab] extra")
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
 
+from browser import CHROMIUM_FLAGS, chromium_or_skip  # noqa: E402
 from cnnlab.lab.bench import free_port  # noqa: E402
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 RUNS = ("cnn2-scratch", "cnn2-torch", "mlp3-scratch")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CAMS_LOADED = (
     "[...document.querySelectorAll('img.cam')].every((img) => img.complete && img.naturalWidth > 0)"
 )
@@ -65,22 +56,9 @@ STROKES = {
 }
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
 @pytest.fixture(scope="module")
 def chromium_path() -> str:
-    path = _chromium()
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is missing: CI must run the browser tests (`make browser`)")
-        pytest.skip("chromium is missing: run `make browser` to install it and enable these tests")
-    return path
+    return chromium_or_skip()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,223 @@
+"""Rewrite README.md's result tables from real runs, so that they cannot drift from them.
+
+    python scripts/readme_tables.py --summary runs/summary.json --bench bench.json \
+        [--seeds seeds_summary.json] [--readme README.md]
+
+Each table lives between two marker comments, `<!-- NAME:begin -->` and `<!-- NAME:end -->`:
+`results` (one row per run of `summary.json`), `performance` (`cnnlab bench --json`: the scratch
+and PyTorch milliseconds per model and phase, their ratio, and the machine they were measured on)
+and, with --seeds, `seeds` (mean ± std over the seeds, and McNemar's test between the runs of
+seed 0). Text outside the markers is left as it is; the file is replaced atomically. A missing
+marker pair or an unreadable input is one sentence and exit status 2. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ENGINE_LABELS = {"scratch": "NumPy", "torch": "PyTorch", "keras": "Keras"}
+BLAS_LABELS = {"openblas": "OpenBLAS", "mkl": "MKL", "blis": "BLIS"}
+
+
+class RefusedError(Exception):
+    """A problem the user can fix: printed as one sentence, exit status 2."""
+
+
+def engine_label(engine: str) -> str:
+    return ENGINE_LABELS.get(engine, engine)
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.2f}%"
+
+
+def number(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def table(header: list[str], align: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table; `align` holds "l" or "r" per column."""
+    rule = ["---:" if a == "r" else "---" for a in align]
+    return ["| " + " | ".join(cells) + " |" for cells in [header, rule, *rows]]
+
+
+def results_block(summary: dict | list) -> list[str]:
+    """One row per run: model, engine, test accuracy, best validation, epochs, s/epoch, params."""
+    runs = summary["runs"] if isinstance(summary, dict) else summary  # older files: a plain list
+    with_seed = len({run.get("seed") for run in runs}) > 1
+    header = ["model", "engine", "test accuracy", "best validation", "epochs"]
+    header += ["seconds per epoch", "parameters"]
+    rows = []
+    for run in runs:
+        row = [run["model"], engine_label(run["engine"])]
+        row += [percent(run.get("test_accuracy")), percent(run.get("best_val_accuracy"))]
+        row += [str(run.get("epochs", "–")), number(run.get("seconds_per_epoch"))]
+        parameters = run.get("parameters")
+        row.append("–" if parameters is None else f"{parameters:,}")
+        rows.append([*row[:2], str(run.get("seed", "–")), *row[2:]] if with_seed else row)
+    if with_seed:
+        header.insert(2, "seed")
+    return table(header, ["l"] * (3 if with_seed else 2) + ["r"] * 5, rows)
+
+
+def phase_label(phase: str, images: int) -> str:
+    if phase == "train":
+        return f"training step, batch {images:,}"
+    if phase == "inference":
+        return f"inference, {images:,} images"
+    return phase
+
+
+def machine_line(bench: dict) -> str:
+    """The date, CPU, NumPy and its BLAS, torch and oneDNN the timings were measured with."""
+    env = bench.get("environment", {})
+    date = str(bench.get("created", "an unknown date"))[:10]
+    cpu = f"{env.get('cpu_model') or 'an unknown CPU'}, {env.get('cpu_count', '?')} cores"
+    numpy = f"NumPy {env.get('numpy', '?')}"
+    blas = (env.get("blas") or [{}])[0]
+    if blas:
+        name = BLAS_LABELS.get(blas.get("internal_api"), blas.get("internal_api", "?"))
+        arch = f" ({blas['architecture']})" if blas.get("architecture") else ""
+        numpy += f" with {name} {blas.get('version', '?')}{arch}"
+    torch = env.get("torch")
+    if isinstance(torch, dict):
+        extras = [f"CPU capability {torch['cpu_capability']}"] if "cpu_capability" in torch else []
+        if "mkldnn" in torch:
+            extras.append("oneDNN " + ("available" if torch["mkldnn"] else "not available"))
+        torch_text = f"PyTorch {torch.get('version', '?')}"
+        torch_text = ", ".join([torch_text, *extras])
+    else:
+        torch_text = f"PyTorch {torch}" if torch else "PyTorch not installed"
+    threads = bench.get("settings", {}).get("threads")
+    thread_text = f"; {threads} thread{'s' if threads != 1 else ''}" if threads else ""
+    return f"Measured on {date} on {cpu}; {numpy}; {torch_text}{thread_text}:"
+
+
+def performance_block(bench: dict) -> list[str]:
+    """Per model and phase: the median ms of each engine and scratch ÷ PyTorch."""
+    times, order = {}, []
+    for result in bench.get("results", []):
+        key = (result["model"], result["phase"])
+        if key not in times:
+            order.append(key)
+            times[key] = {"images": result.get("images", 0)}
+        times[key][result["engine"]] = result["median_ms"]
+    target = bench.get("target_ratio")
+    rows = []
+    for model, phase in order:
+        entry = times[(model, phase)]
+        scratch, torch = entry.get("scratch"), entry.get("torch")
+        ratio = scratch / torch if scratch is not None and torch else None
+        row = [model, phase_label(phase, entry["images"]), number(scratch), number(torch)]
+        row.append(number(ratio, 2))
+        if target is not None:
+            row.append("–" if ratio is None else ("met" if ratio <= target else "not met"))
+        rows.append(row)
+    header = ["model", "phase", "NumPy ms", "PyTorch ms", "scratch ÷ PyTorch"]
+    align = ["l", "l", "r", "r", "r"]
+    if target is not None:
+        header.append(f"target ≤ {target}")
+        align.append("l")
+    return [machine_line(bench), "", *table(header, align, rows)]
+
+
+def seeds_block(summary: dict) -> list[str]:
+    """Mean ± std over seeds per model and engine; McNemar between the runs of seed 0."""
+    rows = []
+    for agg in summary.get("aggregates", []):
+        spread = f"{100 * agg['mean']:.2f}% ± {100 * agg.get('std', 0.0):.2f} points"
+        seeds = ", ".join(str(seed) for seed in agg.get("seeds", []))
+        rows.append([agg["model"], engine_label(agg["engine"]), seeds, spread])
+    lines = table(["model", "engine", "seeds", "test accuracy, mean ± std"], list("llll"), rows)
+    pairs = [c for c in summary.get("comparisons", []) if c.get("seed", 0) == 0]
+    rows = [
+        [c["a"], c["b"], str(c["n01"]), str(c["n10"]), f"{c['p_holm']:.3g}", c["verdict"]]
+        for c in pairs
+    ]
+    header = ["a", "b", "n01", "n10", "p (Holm)", "verdict"]
+    caption = "McNemar's test between the runs of seed 0 (`n01`: images `a` gets right, `b` wrong):"
+    lines += ["", caption]
+    return [*lines, "", *table(header, ["l", "l", "r", "r", "r", "l"], rows)]
+
+
+def replace_block(text: str, name: str, lines: list[str], readme: Path) -> str:
+    """`text` with the lines between `<!-- name:begin -->` and `<!-- name:end -->` replaced."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
+        raise RefusedError(
+            f"{readme} needs exactly one {begin} followed by one {end}; add that pair around "
+            f"the {name} table"
+        )
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return head + begin + "\n" + "\n".join(lines) + "\n" + end + tail
+
+
+def read_json(path: Path, what: str):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise RefusedError(f"cannot read the {what} {path}: {err.strerror or err}") from None
+    except json.JSONDecodeError as err:
+        raise RefusedError(f"the {what} {path} is not valid JSON ({err.msg})") from None
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` whole, never leaving half a file: a temporary file, then os.replace."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def rewrite(readme: Path, summary: Path, bench: Path, seeds: Path | None) -> None:
+    """Rewrite every block of `readme` that the given inputs fill (all checked before writing)."""
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except OSError as err:
+        raise RefusedError(f"cannot read {readme}: {err.strerror or err}") from None
+    blocks = {
+        "results": results_block(read_json(summary, "run summary")),
+        "performance": performance_block(read_json(bench, "benchmark")),
+    }
+    if seeds is not None:
+        blocks["seeds"] = seeds_block(read_json(seeds, "seed summary"))
+    for name, lines in blocks.items():
+        text = replace_block(text, name, lines, readme)
+    write_atomically(readme, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--summary", type=Path, required=True, help="runs/summary.json")
+    parser.add_argument("--bench", type=Path, required=True, help="`cnnlab bench --json` output")
+    parser.add_argument("--seeds", type=Path, help="summary.json of a `cnnlab run --seeds` run")
+    parser.add_argument(
+        "--readme", type=Path, default=Path("README.md"), help="(default: %(default)s)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        rewrite(args.readme, args.summary, args.bench, args.seeds)
+    except RefusedError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (KeyError, TypeError) as err:
+        print(f"error: an input file lacks the expected key or value {err}", file=sys.stderr)
+        return 2
+    blocks = "results, performance and seeds" if args.seeds else "results and performance"
+    print(f"rewrote the {blocks} tables in {args.readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
