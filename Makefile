@@ -18,8 +18,8 @@ run: $(STAMP)
 	$(BIN)/cnnlab run --open
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest
