@@ -44,7 +44,7 @@ def refused(capsys, *argv: str) -> str:
         ("--val-size", "0", "a whole number of at least 1, not 0."),
         ("--threads", "-1", "a whole number of at least 0, not -1."),
         ("--seed", "-3", "a whole number of at least 0, not -3."),
-        ("--model", "vgg", "one of cnn2, cnn3, mlp3, not vgg (an unknown model)."),
+        ("--model", "vgg", "one of cnn2, cnn3, mlp3, lenet5, cnn3pad, not vgg (an unknown model)."),
         ("--engine", "jax", "one of scratch, torch, keras, not jax (an unknown engine)."),
     ],
 )
@@ -69,7 +69,7 @@ def test_a_run_name_is_one_directory_name_inside_out(capsys, name):
         (["run", "--threads", "-1"], "--threads must be a whole number of at least 0, not -1."),
         (
             ["run", "--models", "cnn2,vgg"],
-            "--models must be comma-separated model names from cnn2, cnn3, mlp3; 'vgg' is not one.",
+            "--models must be comma-separated model names from cnn2, cnn3, mlp3, lenet5, cnn3pad; 'vgg' is not one.",
         ),
         (
             ["run", "--engines", ","],
