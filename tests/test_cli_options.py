@@ -69,7 +69,8 @@ def test_a_run_name_is_one_directory_name_inside_out(capsys, name):
         (["run", "--threads", "-1"], "--threads must be a whole number of at least 0, not -1."),
         (
             ["run", "--models", "cnn2,vgg"],
-            "--models must be comma-separated model names from cnn2, cnn3, mlp3, lenet5, cnn3pad; 'vgg' is not one.",
+            "--models must be comma-separated model names from cnn2, cnn3, mlp3, lenet5, "
+            "cnn3pad; 'vgg' is not one.",
         ),
         (
             ["run", "--engines", ","],
