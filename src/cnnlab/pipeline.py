@@ -14,8 +14,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from cnnlab.analysis.grid_summary import grid_summary
 from cnnlab.errors import UserError
 from cnnlab.fileio import make_dir, write_json
@@ -210,6 +208,7 @@ def run_comparison(plan: RunPlan) -> dict:
 
 
 def _run_all(plan: RunPlan, keys: list[RunKey], configs: dict) -> dict:
+    from cnnlab.analysis.cam_runs import draw_comparison_cams
     from cnnlab.analysis.evaluation import evaluate_run
     from cnnlab.report import build_report
 
@@ -241,7 +240,7 @@ def _run_all(plan: RunPlan, keys: list[RunKey], configs: dict) -> dict:
     pairs = zip(run_dirs, done, strict=True)
     cnn_runs = [d for d, (m, _, s) in pairs if has_map[m] and s == first_seed]
     if cnn_runs:
-        _draw_comparison_cams(cnn_runs, plan)
+        draw_comparison_cams(cnn_runs, out_dir=plan.out, data_dir=plan.data_dir)
     summary = grid_summary(run_dirs, plan.data_dir)
     write_json(plan.out / "summary.json", summary)
     html, md = build_report(
@@ -258,27 +257,6 @@ def _run_all(plan: RunPlan, keys: list[RunKey], configs: dict) -> dict:
         "skipped": plan.skipped,
         "failed": list(failed.values()),
     }
-
-
-def _draw_comparison_cams(cnn_runs: list[Path], plan: RunPlan) -> None:
-    """CAM and Grad-CAM of the CNNs on test image 0 (an easy 7) and on one test image they
-    disagree on or get wrong, side by side."""
-    from cnnlab.analysis.cam_runs import DISAGREEMENT_FILE, disagreement_index, draw_cams
-    from cnnlab.data import load_mnist
-
-    print("CAM and Grad-CAM of the CNNs on test image 0", flush=True)
-    draw_cams(cnn_runs, index=0, out_dir=plan.out, data_dir=plan.data_dir)
-    labels = load_mnist(plan.data_dir, progress=False).test_labels.astype(np.int64)
-    index = disagreement_index(cnn_runs, labels)
-    if index is not None:
-        print(f"... and on test image {index}, which they disagree on or get wrong", flush=True)
-        draw_cams(
-            cnn_runs,
-            index=index,
-            out_dir=plan.out,
-            data_dir=plan.data_dir,
-            comparison_name=DISAGREEMENT_FILE,
-        )
 
 
 def comparison_table(rows: list[dict]) -> str:

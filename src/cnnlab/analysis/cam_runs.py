@@ -155,3 +155,18 @@ def disagreement_index(run_dirs: list[Path], labels: np.ndarray) -> int | None:
     if not (distinct > 1).any() and not wrong.any():
         return None
     return int(np.lexsort((np.arange(len(wrong)), -wrong, -distinct))[0])
+
+
+def draw_comparison_cams(cnn_runs: list[Path], out_dir: Path, data_dir=None) -> None:
+    """CAM and Grad-CAM of the CNNs on test image 0 (an easy 7) and on one test image they
+    disagree on or get wrong, each into its comparison figure in `out_dir`."""
+    print("CAM and Grad-CAM of the CNNs on test image 0", flush=True)
+    draw_cams(cnn_runs, index=0, out_dir=out_dir, data_dir=data_dir)
+    labels = load_mnist(data_dir, progress=False).test_labels.astype(np.int64)
+    index = disagreement_index(cnn_runs, labels)
+    if index is not None:
+        print(f"... and on test image {index}, which they disagree on or get wrong", flush=True)
+        draw_cams(
+            cnn_runs, index=index, out_dir=out_dir, data_dir=data_dir,
+            comparison_name=DISAGREEMENT_FILE,
+        )  # fmt: skip
