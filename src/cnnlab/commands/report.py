@@ -30,7 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--cam-dir",
         metavar="DIR",
         default=argparse.SUPPRESS,
-        help="where cam_comparison.png and gradcam_comparison.png are "
+        help="where cam_comparison.png and cam_comparison_disagreement.png are "
         "(default: the parent directory of the first RUN_DIR)",
     )
     parser.add_argument("--title", default=DEFAULT_TITLE, help="the page title")

@@ -35,14 +35,10 @@ RUN_PICTURES = (
 )
 REQUIRED_PICTURES = ("confusion_matrix.png", "top3.png", "curves.png")
 # Shown across the whole page width: wide pictures, and the comparison with its small print.
-WIDE_PICTURES = ("curves.png", "cam_comparison.png", "gradcam_comparison.png")
+WIDE_PICTURES = ("curves.png", "cam_comparison.png", "cam_comparison_disagreement.png")
 CAM_COMPARISONS = (
     ("cam_comparison.png", "CAM and Grad-CAM of every CNN on test image 0, an easy 7"),
-    (
-        "cam_comparison_disagreement.png",
-        "The same on a test image the models disagree on or get wrong",
-    ),
-    ("gradcam_comparison.png", "Grad-CAM of every model on the same test images"),
+    ("cam_comparison_disagreement.png", "The same on a test image the CNNs disagree on"),
 )
 
 
@@ -255,7 +251,7 @@ def build_report(
     run_dirs: run directories, shown in this order. Neither file replaces one cnnlab did not
     write, nor a run directory's own file (`targets.py`). out_md defaults to out_html with a
     .md suffix, written only where that name is free or holds a cnnlab report.
-    cam_dir holds cam_comparison.png / gradcam_comparison.png (default: the parent of
+    cam_dir holds the cam_comparison*.png figures (default: the parent of
     the first run directory). statistics: summary.json's aggregates and comparisons, for the
     significance section (absent: the section is left out).
     """
