@@ -76,6 +76,21 @@ def test_a_corrupt_torch_checkpoint_is_one_sentence(tmp_path, how):
     assert "pickle" not in str(err.value).lower()
 
 
+@pytest.mark.parametrize("how", ["empty", "random", "pickle"])
+def test_a_corrupt_torch_checkpoint_in_a_run_is_one_sentence_from_the_cli(
+    trained_runs, tmp_path, how, digit_png, capsys
+):
+    run = shutil.copytree(trained_runs["cnn2-torch"], tmp_path / "cnn2-torch")
+    checkpoint = run / "checkpoint.pt"
+    checkpoint.write_bytes(CORRUPTIONS[how](checkpoint.read_bytes()))
+    for argv in (["evaluate", str(run)], ["predict", str(run), str(digit_png)]):
+        assert main(argv) == 2, argv
+        err = _error(capsys)
+        assert f"the checkpoint {checkpoint} cannot be used" in err, (argv, err)
+        assert "weights_only" not in err
+        assert "allow_pickle" not in err
+
+
 @pytest.mark.parametrize(
     ("config", "said"),
     [
