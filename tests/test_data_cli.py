@@ -85,6 +85,16 @@ def test_verify_truncated(capsys, data_copy):
     assert "10008 bytes in all, but it holds 5000 bytes" in err
 
 
+def test_verify_a_data_file_that_is_a_directory_says_so_without_a_fresh_copy(capsys, data_copy):
+    name = "t10k-labels-idx1-ubyte"
+    (data_copy / f"{name}.gz").unlink()
+    (data_copy / f"{name}.gz").mkdir()
+    code, _, err = run(capsys, "verify", "--data-dir", str(data_copy))
+    assert code == 2
+    assert f"{name}.gz is a directory, not a file" in err
+    assert "fresh copy" not in err  # downloading would not help: the file system is the problem
+
+
 def test_verify_bad_magic(capsys, data_copy):
     name = "train-labels-idx1-ubyte"
     rewrite(data_copy, name, lambda raw: b"\0\0\x08\x03" + raw[4:], gz=False)

@@ -76,6 +76,8 @@ def _raise_first_failure(reports, directory) -> None:
             f"holding the four MNIST files, or connect to the network and run {download}"
         )
     more = f" ({len(failed) - 1} more files failed, listed above)" if len(failed) > 1 else ""
+    if any(r.path is not None and not r.corrupt for r in failed):
+        raise UserError(f"{failed[0].message}{more}")  # a file system problem, not the data
     raise UserError(f"{failed[0].message}{more}; fetch a fresh copy with {download}")
 
 

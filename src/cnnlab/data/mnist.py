@@ -48,6 +48,8 @@ class FileReport:
     message: str  # "ok", or one sentence saying what is wrong
     sha256: str | None = None  # digest of the decompressed bytes, when they verified
     count: int | None = None  # number of images or labels, when they verified
+    # what is wrong is the file's content (a fresh copy fixes it), not where or how it is stored
+    corrupt: bool = False
 
 
 def cache_dir() -> Path:
@@ -143,7 +145,9 @@ def verify_mnist(directory: str | os.PathLike) -> list[FileReport]:
             message = f"{name}.gz (or {name}) is missing from {directory}"
             reports[role] = FileReport(name, None, False, message)
         except UserError as err:
-            reports[role] = FileReport(name, find_file(directory, name), False, str(err))
+            corrupt = isinstance(err, CorruptFileError)
+            path = find_file(directory, name)
+            reports[role] = FileReport(name, path, False, str(err), corrupt=corrupt)
         else:
             reports[role] = FileReport(name, path, True, "ok", digest, len(array))
     for split in ("train", "test"):
@@ -153,7 +157,9 @@ def verify_mnist(directory: str | os.PathLike) -> list[FileReport]:
                 f"{labels.path} holds {labels.count} labels but {images.path} holds "
                 f"{images.count} images; the two files do not belong together"
             )
-            reports[f"{split}_labels"] = FileReport(labels.name, labels.path, False, message)
+            reports[f"{split}_labels"] = FileReport(
+                labels.name, labels.path, False, message, corrupt=True
+            )
     return list(reports.values())
 
 
