@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlab.scratch.im2col import pair
 from cnnlab.scratch.module import Module
-from cnnlab.scratch.pool import check_padding, pad_spatial, window_offsets
+from cnnlab.scratch.pool import WindowPool, pad_spatial, window_offsets
 
 
-class AvgPool2d(Module):
+class AvgPool2d(WindowPool):
     """`torch.nn.AvgPool2d(kernel_size, stride=None, padding=0)`: stride defaults to the kernel.
 
     (N, C, H, W) -> (N, C, OH, OW), OH = (H + 2*padding - kh) // sh + 1 (floor mode). Padding is
@@ -27,11 +26,7 @@ class AvgPool2d(Module):
         stride: int | tuple[int, int] | None = None,
         padding: int | tuple[int, int] = 0,
     ) -> None:
-        super().__init__()
-        self.kernel_size = pair(kernel_size)
-        self.stride = self.kernel_size if stride is None else pair(stride)
-        self.padding = pair(padding)
-        check_padding(self.padding, self.kernel_size)
+        super().__init__(kernel_size, stride, padding)
         self._padded_shape: tuple[int, int, int, int] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:

@@ -45,7 +45,24 @@ def window_offsets(
     ]
 
 
-class MaxPool2d(Module):
+class WindowPool(Module):
+    """What every windowed pooling layer is given: `kernel_size`, `stride` (default: the kernel
+    size, windows that tile the input) and `padding` (at most half the kernel), as PyTorch's."""
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+    ) -> None:
+        super().__init__()
+        self.kernel_size = pair(kernel_size)
+        self.stride = self.kernel_size if stride is None else pair(stride)
+        self.padding = pair(padding)
+        check_padding(self.padding, self.kernel_size)
+
+
+class MaxPool2d(WindowPool):
     """`torch.nn.MaxPool2d(kernel_size, stride=None, padding=0)`: stride defaults to the kernel.
 
     (N, C, H, W) -> (N, C, OH, OW), OH = (H + 2*padding - kh) // sh + 1: floor mode, like
@@ -67,11 +84,7 @@ class MaxPool2d(Module):
         stride: int | tuple[int, int] | None = None,
         padding: int | tuple[int, int] = 0,
     ) -> None:
-        super().__init__()
-        self.kernel_size = pair(kernel_size)
-        self.stride = self.kernel_size if stride is None else pair(stride)
-        self.padding = pair(padding)
-        check_padding(self.padding, self.kernel_size)
+        super().__init__(kernel_size, stride, padding)
         self._x: np.ndarray | None = None  # the padded input
         self._parts: list[np.ndarray] = []  # kh*kw arrays (N, C, OH, OW), one per offset
         self._out: np.ndarray | None = None
