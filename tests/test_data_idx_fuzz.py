@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from cnnlab.data.idx import parse_idx, read_idx_bytes, verify_idx
 from cnnlab.errors import UserError
+from fuzzing import QUICK, mutated, outcome
 
 LABELS = "t10k-labels-idx1-ubyte"
-QUICK = settings(
-    max_examples=150,
-    deadline=None,
-    database=None,  # nothing written into the checkout
-    suppress_health_check=[HealthCheck.function_scoped_fixture],  # the directory is reused
-)
+ANSWERS = ("accepted", "refused")
 
 
 @pytest.fixture(scope="module")
@@ -28,25 +23,10 @@ def real_labels(mnist_dir) -> tuple[bytes, bytes]:
     return gz, gzip.decompress(gz)
 
 
-@st.composite
-def mutated(draw, data: bytes) -> bytes:
-    """`data` with some bytes flipped, then perhaps cut short or extended."""
-    out = bytearray(data)
-    for _ in range(draw(st.integers(0, 4))):
-        # mostly near the start, where the headers are
-        at = draw(st.integers(0, min(len(out) - 1, draw(st.sampled_from([20, 200, len(out)])))))
-        out[at] ^= draw(st.integers(1, 255))
-    cut = draw(st.one_of(st.none(), st.integers(0, len(out))))
-    if cut is not None:
-        out = out[:cut]
-    return bytes(out) + draw(st.binary(max_size=draw(st.sampled_from([0, 8, 64]))))
-
-
-def _read_and_verify(path) -> None:
+def _read_and_verify(path) -> str:
     # UserError (CorruptFileError included) is the one answer wanted for bad input; any other
     # exception fails the test.
-    with contextlib.suppress(UserError):
-        verify_idx(LABELS, read_idx_bytes(path), source=path)
+    return outcome(lambda: verify_idx(LABELS, read_idx_bytes(path), source=path))
 
 
 @QUICK
@@ -64,7 +44,7 @@ def test_parse_idx_on_random_bytes(raw, magic):
 def test_read_idx_bytes_on_random_files(tmp_path, raw, suffix):
     path = tmp_path / f"{LABELS}{suffix}"
     path.write_bytes(raw)
-    _read_and_verify(path)
+    assert _read_and_verify(path) in ANSWERS
 
 
 @QUICK
@@ -72,7 +52,7 @@ def test_read_idx_bytes_on_random_files(tmp_path, raw, suffix):
 def test_mutated_real_gzip_file(tmp_path, real_labels, data):
     path = tmp_path / f"{LABELS}.gz"
     path.write_bytes(data.draw(mutated(real_labels[0])))
-    _read_and_verify(path)
+    assert _read_and_verify(path) in ANSWERS
 
 
 @QUICK
@@ -81,9 +61,8 @@ def test_mutated_real_raw_file(tmp_path, real_labels, data):
     path = tmp_path / LABELS
     raw = data.draw(mutated(real_labels[1]))
     path.write_bytes(raw)
-    _read_and_verify(path)
-    with contextlib.suppress(UserError):
-        parse_idx(raw, magic=2049, source=path)  # and parsed directly, whatever its size
+    assert _read_and_verify(path) in ANSWERS
+    assert outcome(lambda: parse_idx(raw, magic=2049, source=path)) in ANSWERS  # parsed directly
 
 
 @QUICK
@@ -92,4 +71,4 @@ def test_recompressed_mutated_raw_file(tmp_path, real_labels, data):
     # A valid gzip stream around a damaged IDX file: the inflater's cap meets wrong headers.
     path = tmp_path / f"{LABELS}.gz"
     path.write_bytes(gzip.compress(data.draw(mutated(real_labels[1])), compresslevel=1))
-    _read_and_verify(path)
+    assert _read_and_verify(path) in ANSWERS
