@@ -67,15 +67,15 @@ def _window(layer) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
     return k, s, pair(kw.get("padding", 0))
 
 
-def receptive_field(
-    spec: ArchSpec, layer_name: str | None = None, input_shape=INPUT_SHAPE
-) -> ReceptiveField:
-    """Cell centres and receptive-field size of `layer_name`'s output (default: the spec's
-    CAM feature layer). Raises ValueError for a layer that mixes all positions on the way."""
-    target = layer_name or spec.feature_layer
-    if target is None:
-        raise ValueError(f"{spec.name} has no conv feature map")
+def _walk(spec: ArchSpec, input_shape) -> tuple[dict[str, ReceptiveField], object | None]:
+    """Every layer's output cells, in order, up to the first layer that mixes all positions
+    (Flatten, a global pool, Linear), which is returned too (None when there is none).
+
+    The usual recurrence per axis: size' = size + (k - 1) jump, jump' = jump s,
+    start' = start + ((k - 1) / 2 - p) jump.
+    """
     jump, size, start = np.ones(2), np.ones(2), np.zeros(2)  # per axis (rows, cols)
+    fields = {}
     for layer in infer_shapes(spec, input_shape):
         kind = layer.spec.kind
         if kind in WINDOW_KINDS:
@@ -84,15 +84,36 @@ def receptive_field(
             size = size + (k - 1) * jump
             jump = jump * s
         elif kind not in ELEMENTWISE_KINDS:
-            raise ValueError(f"cannot follow a receptive field through {kind} ({layer.spec.name})")
-        if layer.spec.name == target:
-            _, h, w = layer.out_shape
-            return ReceptiveField(
-                rows=start[0] + jump[0] * np.arange(h),
-                cols=start[1] + jump[1] * np.arange(w),
-                size=(int(size[0]), int(size[1])),
-                jump=(int(jump[0]), int(jump[1])),
-            )
+            return fields, layer
+        _, h, w = layer.out_shape
+        fields[layer.spec.name] = ReceptiveField(
+            rows=start[0] + jump[0] * np.arange(h),
+            cols=start[1] + jump[1] * np.arange(w),
+            size=(int(size[0]), int(size[1])),
+            jump=(int(jump[0]), int(jump[1])),
+        )
+    return fields, None
+
+
+def receptive_fields(spec: ArchSpec, input_shape=INPUT_SHAPE) -> dict[str, ReceptiveField]:
+    """Cell centres and receptive-field size of every layer whose output is still a map."""
+    return _walk(spec, input_shape)[0]
+
+
+def receptive_field(
+    spec: ArchSpec, layer_name: str | None = None, input_shape=INPUT_SHAPE
+) -> ReceptiveField:
+    """Cell centres and receptive-field size of `layer_name`'s output (default: the spec's
+    CAM feature layer). Raises ValueError for a layer that mixes all positions on the way."""
+    target = layer_name or spec.feature_layer
+    if target is None:
+        raise ValueError(f"{spec.name} has no conv feature map")
+    fields, mixer = _walk(spec, input_shape)
+    if target in fields:
+        return fields[target]
+    if mixer is not None and target in [layer.name for layer in spec.layers]:
+        kind, name = mixer.spec.kind, mixer.spec.name
+        raise ValueError(f"cannot follow a receptive field through {kind} ({name})")
     raise ValueError(f"{spec.name} has no layer named {target!r}")
 
 

@@ -16,30 +16,18 @@ from cnnlab.lab.runs import LabRun
 from cnnlab.training.engines import REFERENCE, SCRATCH
 
 GAP = 1  # pixels between tiles of a grid picture
-WINDOW_KINDS = ("Conv2d", "MaxPool2d", "AvgPool2d")
-
-
-def _pair(value) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else tuple(value)
 
 
 def receptive_fields(spec) -> dict[str, dict[str, float]]:
-    """Per layer name: `size` (pixels a cell sees), `jump` (input pixels between neighbouring
-    cells) and `start` (input coordinate of cell 0's centre), along each axis alike.
+    """Per map layer's name: `size` (pixels a cell sees), `jump` (input pixels between
+    neighbouring cells) and `start` (input coordinate of cell 0's centre), along each axis alike
+    (the recurrence of `cnnlab.analysis.receptive_field`)."""
+    from cnnlab.analysis.receptive_field import receptive_fields as fields_of
 
-    The usual recurrence: r' = r + (k - 1) j, j' = j s, start' = start + ((k - 1) / 2 - p) j.
-    """
-    size, jump, start = 1.0, 1.0, 0.0
-    fields = {}
-    for layer in spec.layers:
-        if layer.kind in WINDOW_KINDS:
-            k = _pair(layer.kwargs["kernel_size"])[0]
-            default_stride = 1 if layer.kind == "Conv2d" else k
-            s = _pair(layer.kwargs.get("stride") or default_stride)[0]
-            p = _pair(layer.kwargs.get("padding", 0))[0]
-            size, start, jump = size + (k - 1) * jump, start + ((k - 1) / 2 - p) * jump, jump * s
-        fields[layer.name] = {"size": size, "jump": jump, "start": start}
-    return fields
+    return {
+        name: {"size": float(f.size[0]), "jump": float(f.jump[0]), "start": float(f.rows[0])}
+        for name, f in fields_of(spec).items()
+    }
 
 
 def layer_outputs(run: LabRun, x: np.ndarray) -> list[tuple[str, str, np.ndarray]]:
