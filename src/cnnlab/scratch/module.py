@@ -11,6 +11,7 @@ bn1.num_batches_tracked`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -56,13 +57,17 @@ class Module:
         for child in self.children():
             yield from child.modules()
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """Own parameters first, then each child's with a dotted prefix, as in PyTorch."""
+    def _named(self, kind: type, prefix: str = "") -> Iterator[tuple[str, Any]]:
+        """Own attributes of type `kind` first, then each child's with a dotted prefix."""
         for name, value in vars(self).items():
-            if isinstance(value, Parameter):
+            if isinstance(value, kind):
                 yield prefix + name, value
         for name, child in self.named_children():
-            yield from child.named_parameters(prefix + name + ".")
+            yield from child._named(kind, prefix + name + ".")
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Own parameters first, then each child's with a dotted prefix, as in PyTorch."""
+        return self._named(Parameter, prefix)
 
     def parameters(self) -> Iterator[Parameter]:
         for _, param in self.named_parameters():
@@ -70,11 +75,7 @@ class Module:
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Buffer]]:
         """Own buffers first, then each child's with a dotted prefix, as in PyTorch."""
-        for name, value in vars(self).items():
-            if isinstance(value, Buffer):
-                yield prefix + name, value
-        for name, child in self.named_children():
-            yield from child.named_buffers(prefix + name + ".")
+        return self._named(Buffer, prefix)
 
     def buffers(self) -> Iterator[Buffer]:
         for _, buffer in self.named_buffers():
