@@ -5,19 +5,16 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import subprocess
-import sys
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-import cnnlab
 from cnnlab.data import FILES, load_mnist, verify_mnist
 from cnnlab.data import idx as idx_module
 from cnnlab.data.idx import CorruptFileError, parse_idx, read_idx_bytes, verify_idx
 from cnnlab.errors import UserError
+from peak_memory import measure
 
 
 def idx_bytes(magic: int, array: np.ndarray) -> bytes:
@@ -151,31 +148,6 @@ def gzip_bomb(header: bytes, inflated: int) -> bytes:
     return gzip.compress(header) + zeros * (inflated // block)
 
 
-BOMB_SCRIPT = """
-import resource, sys
-from pathlib import Path
-from cnnlab.data.idx import read_idx_bytes
-from cnnlab.errors import UserError
-
-
-def peak_mib():
-    # VmHWM is this process's own peak; ru_maxrss may still hold the parent's from the fork.
-    try:
-        with open("/proc/self/status") as status:
-            return next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) // 1024
-    except (OSError, StopIteration):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # KiB on Linux
-
-
-before = peak_mib()
-try:
-    read_idx_bytes(Path(sys.argv[1]))
-except UserError as err:
-    print(err)
-print(before, peak_mib())
-"""
-
-
 @pytest.mark.parametrize(
     ("name", "dims", "message"),
     [
@@ -193,15 +165,10 @@ def test_gzip_bomb_is_refused_without_inflating_it(tmp_path, name, dims, message
     path.write_bytes(gzip_bomb(header, 2 << 30))  # 2 GiB of zeros in about 2 MB
     assert path.stat().st_size < 3_000_000
     assert zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(path.read_bytes(), 16) == header
-    script = tmp_path / "bomb.py"
-    script.write_text(BOMB_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(Path(cnnlab.__file__).parents[1])}
-    done = subprocess.run(
-        [sys.executable, str(script), str(path)], capture_output=True, text=True, env=env
-    )
-    assert done.returncode == 0, done.stderr
-    sentence, peaks = done.stdout.splitlines()
-    before, after = map(int, peaks.split())
+    _, (sentence,), before, after = measure(
+        tmp_path, "from pathlib import Path\nfrom cnnlab.data.idx import read_idx_bytes",
+        "read_idx_bytes(Path(sys.argv[1]))", str(path),
+    )  # fmt: skip
     print(f"{name}: peak RSS {after} MiB, {before} MiB before reading")
     assert sentence.startswith(str(path))
     assert message in sentence

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-import cnnlab
 from cnnlab.data.imageprep import load_digit
 from cnnlab.errors import UserError
+from peak_memory import measure
 
 
 def draw_digit(
@@ -148,48 +143,14 @@ def test_white_digit_in_a_palette_png_with_a_transparent_colour(tmp_path):
     assert np.abs(got - reference).mean() < 2
 
 
-HUGE_SCRIPT = """
-import resource, sys
-import numpy as np
-import cnnlab
-from cnnlab.errors import UserError
-from cnnlab.data.imageprep import load_digit
-
-
-def peak_mib():
-    # VmHWM is this process's own peak; ru_maxrss may still hold the parent's from the fork.
-    try:
-        with open("/proc/self/status") as status:
-            return next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) // 1024
-    except (OSError, StopIteration):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # KiB on Linux
-
-
-before = peak_mib()
-try:
-    np.save(sys.argv[2], load_digit(sys.argv[1]))
-except UserError as err:
-    print(err)
-print(before, peak_mib())
-"""
-
-
 def _peak_rss_of_load_digit(tmp_path, path) -> tuple[list[str], int, int]:
     """Run load_digit on `path` in a fresh process: (its printed lines, peak RSS before and
     after, in MiB); the digit, when there is one, is left in tmp_path / "digit.npy"."""
-    script = tmp_path / "huge.py"
-    script.write_text(HUGE_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(Path(cnnlab.__file__).parents[1])}
-    done = subprocess.run(
-        [sys.executable, str(script), str(path), str(tmp_path / "digit.npy")],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert done.returncode == 0, done.stderr
+    done, lines, before, after = measure(
+        tmp_path, "import numpy as np\nfrom cnnlab.data.imageprep import load_digit",
+        "np.save(sys.argv[2], load_digit(sys.argv[1]))", str(path), str(tmp_path / "digit.npy"),
+    )  # fmt: skip
     assert done.stderr == ""  # no warning escapes either
-    *lines, peaks = done.stdout.splitlines()
-    before, after = map(int, peaks.split())
     print(f"{path.name}: peak RSS {after} MiB, {before} MiB before load_digit")
     return lines, before, after
 
