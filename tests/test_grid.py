@@ -3,7 +3,6 @@ process pool and on a real Dask cluster (a scheduler and two workers on 127.0.0.
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from scipy.stats import binomtest
 from cnnlab.cli import main
 from cnnlab.commands.run import seed_list
 from cnnlab.grid.executors import GridTask, run_in_processes, run_on_dask
+from cnnlab.lab.bench import free_port
 from cnnlab.pipeline import RunPlan, _config
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -104,12 +104,6 @@ def test_a_process_pool_gives_bit_identical_weights(serial_grid, mnist_dir, tmp_
         _assert_same_weights(serial_grid / name, tmp_path / name)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_for_workers(address: str, count: int) -> None:
     from distributed import Client
 
@@ -123,7 +117,7 @@ def dask_cluster(mnist_dir, tmp_path_factory):
     pytest.importorskip("distributed")
     env = os.environ | {"PYTHONPATH": str(SRC), "CNNLAB_DATA": str(mnist_dir)}
     home = tmp_path_factory.mktemp("dask")
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     dask = [sys.executable, "-m", "dask"]
     port = address.rsplit(":", 1)[1]
     scheduler = subprocess.Popen(
@@ -212,7 +206,7 @@ def test_a_killed_worker_leaves_finished_runs_or_one_sentence(dask_cluster, tmp_
 
 
 def test_an_unreachable_scheduler_is_one_sentence_and_exit_2(tmp_path, mnist_dir, capsys):
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     args = ["run", *GRID, *SIZES, "--out", str(tmp_path), "--data-dir", str(mnist_dir)]
     assert main([*args, "--scheduler", address]) == 2
     err = capsys.readouterr().err
