@@ -24,6 +24,7 @@ from cnnlab.scratch import (
     Sigmoid,
     Tanh,
 )
+from cnnlab.scratch.reorder import pool_before_relu
 
 LAYER_CLASSES: dict[str, type[Module]] = {
     cls.__name__: cls
@@ -53,23 +54,27 @@ class ScratchModel(Sequential):
     After `forward`, `feature_map` is the output of the layer `spec.feature_layer`, (N, C, H, W);
     after `backward`, `feature_grad` is dL/d(feature_map), same shape. Both are references to
     arrays the layers make anyway (no copy), and stay None for a spec without a feature layer.
+
+    The layers run in the order of `pool_before_relu` (an exact rewrite, see there):
+    `named_children()` keeps the written order.
     """
 
     def __init__(self, spec: ArchSpec, layers: list[tuple[str, Module]]) -> None:
         super().__init__(layers)
         self.spec = spec
+        self.order = pool_before_relu(list(self.named_children()), keep={spec.feature_layer})
         self.feature_map: np.ndarray | None = None
         self.feature_grad: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        for name, layer in self.named_children():
+        for name, layer in self.order:
             x = layer(x)
             if name == self.spec.feature_layer:
                 self.feature_map = x
         return x
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
-        for name, layer in reversed(list(self.named_children())):
+        for name, layer in reversed(self.order):
             if name == self.spec.feature_layer:
                 self.feature_grad = dy
             dy = layer.backward(dy)

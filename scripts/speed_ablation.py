@@ -1,0 +1,141 @@
+"""Each speed change of the NumPy engine turned off alone, in one process, beside PyTorch.
+
+    python scripts/speed_ablation.py [--models cnn2,cnn3] [--steps 200] [--threads 2] [--json F]
+
+For every model: one engine with every change ("now"), one engine per change with that change
+alone turned off ("without <change>"), and PyTorch, all built from the same seed and fed the
+same batches (`cnnlab.bench.inputs`, real MNIST when it is on this machine). They take turns of
+10 timed training steps after one untimed step (`cnnlab.bench.timing.take_turns`), so load from
+elsewhere slows them alike; the table gives the median milliseconds of a batch-64 training step
+and the ratio to PyTorch's in the same run. docs/performance.md ("Speed on every CPU") has the
+results and what each change is. Like `cnnlab bench`, it runs without OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE (re-executing itself once) unless --keep-openblas-env is given.
+
+A change is turned off by undoing it on that one engine (its model's run order), or, for a
+change inside a layer, by running that engine's steps with the layer's method before the change
+(kept here, not in the engine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import sys
+from collections.abc import Callable, Iterator
+
+OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+# -- the changes, and how each is turned off ---------------------------------------------------
+
+
+def _written_order(engine) -> None:
+    """Pool before ReLU off: the layers run in the order they were written, ReLU in place after
+    a conv (the builder's rule before the change)."""
+    from cnnlab import scratch
+
+    model = engine.model
+    model.order = list(model.named_children())
+    for (_, before), (_, layer) in zip(model.order, model.order[1:], strict=False):
+        if isinstance(layer, scratch.ReLU):
+            layer.inplace = isinstance(before, scratch.Conv2d | scratch.Linear)
+
+
+CHANGES: dict[str, Callable] = {
+    "pool before ReLU": _written_order,
+}
+
+
+@contextlib.contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+# -- timing ------------------------------------------------------------------------------------
+
+
+def measure(model: str, steps: int, threads: int, seed: int = 0) -> dict:
+    from cnnlab.bench.inputs import make_inputs
+    from cnnlab.bench.machine import engine_threads
+    from cnnlab.bench.settings import BenchSettings
+    from cnnlab.bench.timing import take_turns
+    from cnnlab.training.engines import make_engine
+
+    settings = BenchSettings(models=(model,), engines=("scratch", "torch"), steps=steps)
+    settings = BenchSettings(**{**settings.__dict__, "threads": threads})
+    with engine_threads(("scratch", "torch"), threads):
+        inputs = make_inputs(settings)
+        spec = settings.spec(model)
+        variants: dict[str, tuple] = {"now": (make_engine(spec, "scratch", seed=seed), _nothing)}
+        for change, turn_off in CHANGES.items():
+            engine = make_engine(spec, "scratch", seed=seed)
+            patch = turn_off(engine) or _nothing
+            variants[f"without {change}"] = (engine, patch)
+        variants["torch"] = (make_engine(spec, "torch", seed=seed), _nothing)
+        calls = {
+            name: _stepper(engine, patch, inputs.batches)
+            for name, (engine, patch) in variants.items()
+        }
+        for call in calls.values():
+            for _ in range(3):
+                call()
+        seconds = take_turns(calls, steps, 10)
+    ms = {name: 1000 * statistics.median(values) for name, values in seconds.items()}
+    return {
+        "model": model,
+        "inputs": inputs.source,
+        "median_ms": ms,
+        "over_torch": {name: value / ms["torch"] for name, value in ms.items()},
+    }
+
+
+def _stepper(engine, patch, batches) -> Callable[[], None]:
+    state = {"i": 0}
+
+    def step() -> None:
+        x, y = batches[state["i"] % len(batches)]
+        state["i"] += 1
+        with patch():
+            engine.train_step(x, y)
+
+    return step
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default="cnn2,cnn3")
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--keep-openblas-env", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.keep_openblas_env and any(name in os.environ for name in OPENBLAS_OVERRIDES):
+        env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_OVERRIDES}
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    from cnnlab.bench.machine import environment
+
+    results = [measure(m, args.steps, args.threads) for m in args.models.split(",")]
+    for result in results:
+        print(f"{result['model']}: median ms of a training step, batch 64, {args.threads} threads")
+        for name, value in result["median_ms"].items():
+            print(f"  {name:<32} {value:7.2f} ms  {result['over_torch'][name]:5.2f} x torch")
+    if args.json:
+        report = {
+            "environment": environment(),
+            "threads": args.threads,
+            "steps": args.steps,
+            "results": results,
+            "load_average_after": list(os.getloadavg()),
+        }
+        partial = f"{args.json}.partial"
+        with open(partial, "w", encoding="utf-8") as out:
+            json.dump(report, out, indent=1)
+        os.replace(partial, args.json)  # atomic: a reader never sees half a file
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
