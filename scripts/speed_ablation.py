@@ -44,8 +44,28 @@ def _written_order(engine) -> None:
             layer.inplace = isinstance(before, scratch.Conv2d | scratch.Linear)
 
 
+def _walk_every_step(engine) -> None:
+    """DataParallel's replica pairs off: the module trees are walked again at every forward, as
+    before the change (the backward's two walks are not restored, so this undercounts it)."""
+    parallel = engine.parallel
+    find_pairs = parallel._replica
+
+    def replica(k: int):
+        if len(parallel._replicas) >= k:
+            own = parallel._replicas[k - 1]
+            parallel._pairs[k - 1] = (
+                list(zip(own.parameters(), parallel.module.parameters(), strict=True)),
+                list(zip(own.buffers(), parallel.module.buffers(), strict=True)),
+            )
+            own.train(parallel.module.training)
+        return find_pairs(k)
+
+    parallel._replica = replica
+
+
 CHANGES: dict[str, Callable] = {
     "pool before ReLU": _written_order,
+    "replica pairs found once": _walk_every_step,
 }
 
 
