@@ -107,7 +107,11 @@ def performance_block(bench: dict) -> list[str]:
             order.append(key)
             times[key] = {"images": result.get("images", 0)}
         times[key][result["engine"]] = result["median_ms"]
-    target = bench.get("target_ratio")
+    # Each ratio's own target (`cnnlab bench` writes one per model and phase); an older file
+    # has one `target_ratio` for all.
+    targets = {(r["model"], r["phase"]): r.get("target") for r in bench.get("ratios", [])}
+    common = bench.get("target_ratio")
+    has_target = common is not None or any(t is not None for t in targets.values())
     rows = []
     for model, phase in order:
         entry = times[(model, phase)]
@@ -115,13 +119,19 @@ def performance_block(bench: dict) -> list[str]:
         ratio = scratch / torch if scratch is not None and torch else None
         row = [model, phase_label(phase, entry["images"]), number(scratch), number(torch)]
         row.append(number(ratio, 2))
-        if target is not None:
-            row.append("–" if ratio is None else ("met" if ratio <= target else "not met"))
+        target = targets.get((model, phase)) or common
+        if has_target:
+            met = (
+                "–"
+                if ratio is None or target is None
+                else ("met" if ratio <= target else "not met")
+            )
+            row.append(met if target is None else f"≤ {target}: {met}")
         rows.append(row)
     header = ["model", "phase", "NumPy ms", "PyTorch ms", "scratch ÷ PyTorch"]
     align = ["l", "l", "r", "r", "r"]
-    if target is not None:
-        header.append(f"target ≤ {target}")
+    if has_target:
+        header.append("target")
         align.append("l")
     return [machine_line(bench), "", *table(header, align, rows)]
 

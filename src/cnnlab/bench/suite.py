@@ -56,7 +56,7 @@ def run_bench(settings: BenchSettings, engines: Sequence[str], inputs: Inputs, l
         "inputs": inputs.source,
         "memory_method": MEMORY_METHOD if memory_supported() else None,
         "results": records,
-        "ratios": ratios(records),
+        "ratios": ratios(records, settings),
     }
 
 

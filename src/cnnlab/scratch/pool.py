@@ -94,11 +94,8 @@ class MaxPool2d(WindowPool):
         offsets = window_offsets(x.shape, self.kernel_size, self.stride)
         # order="K" keeps x's memory order (channel-major after a conv) in the copies.
         parts = [x[:, :, rows, cols].copy(order="K") for rows, cols in offsets]
-        if len(parts) == 1:  # a 1x1 window
-            out = parts[0].copy(order="K")
-        else:  # (N, C, OH, OW), in the parts' memory order
-            out = np.maximum(parts[0], parts[1])
-        for part in parts[2:]:
+        out = np.maximum(parts[0], parts[-1])  # (N, C, OH, OW), a new array in parts' order
+        for part in parts[1:-1]:
             np.maximum(out, part, out=out)
         self._x, self._parts, self._out = x, parts, out
         return out
