@@ -133,7 +133,7 @@ def test_profile_lists_every_layer_with_both_passes(capsys, tmp_path):
     for layer in get_spec("cnn2").layers:
         assert {(layer.name, "forward"), (layer.name, "backward")} <= train
         assert (layer.name, "forward") in inference
-    assert {("optimizer", "step"), ("loss", "forward"), ("other", "")} <= train
+    assert {("optimizer", "step"), ("loss", "forward+backward"), ("other", "")} <= train
     rows = profile["train"]["rows"]
     assert [r["ms"] for r in rows] == sorted((r["ms"] for r in rows), reverse=True)
     assert all(r["percent"] >= 0 for r in rows)

@@ -59,6 +59,26 @@ def test_chunks_give_the_whole_batch_results_in_float64(model, workers):
         np.testing.assert_allclose(p_grads[f"module.{name}"], grad, **TOL)
 
 
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_train_chunks_give_forward_loss_and_backward_bit_for_bit(workers):
+    nets = [DataParallel(build_model("cnn3", engine="scratch", seed=2), workers) for _ in "ab"]
+    x, y = batch(3 * MIN_CHUNK + 5)
+    x = x.astype(np.float32)
+    expected_logits, _, expected = forward_backward(nets[0], x, y)
+    expected_loss = CrossEntropyLoss().forward(expected_logits, y)
+
+    nets[1].zero_grad()
+    logits, losses = nets[1].train_chunks(
+        x, lambda out, lo, hi: CrossEntropyLoss.losses_and_grad(out, y[lo:hi], len(y))[::-1]
+    )
+    assert len(losses) == nets[1].chunks_for(len(x))
+    np.testing.assert_array_equal(logits, expected_logits)
+    assert np.concatenate(losses).mean() == expected_loss
+    for name, param in nets[1].named_parameters():
+        assert np.abs(param.grad).max() > 0
+        np.testing.assert_array_equal(param.grad, expected[name], err_msg=name)
+
+
 def test_gradients_accumulate_like_the_module_and_replicas_see_each_step():
     """Two steps of Adam on the wrapped model follow the serial model: each forward picks up
     the updated weights, and `backward` adds into `grad` (twice without zero_grad = twice)."""

@@ -2,10 +2,11 @@
 
 Each child of the model's `Sequential` gets its `forward` and `backward` wrapped in a timer for
 the duration of the profile (instance attributes that shadow the class's methods, removed
-afterwards; the engine's files are untouched), and so do the loss's forward and backward and
-the optimizer's `zero_grad` and `step`. What the engine does around them (mode switches, the
-accuracy count) is the row "other". When `DataParallel` splits the batch, the timed layers are
-those of the calling thread's chunk, and "other" includes waiting for the other chunks.
+afterwards; the engine's files are untouched), and so do the loss (its values and gradient, one
+call per chunk) and the optimizer's `zero_grad` and `step`. What the engine does around them
+(mode switches, the accuracy count) is the row "other". When `DataParallel` splits the batch,
+the timed layers are those of the calling thread's chunk, and "other" includes waiting for the
+other chunks.
 """
 
 from __future__ import annotations
@@ -30,21 +31,22 @@ def timed_parts(engine) -> Iterator[dict[tuple[str, str], float]]:
     """Seconds per (part, pass) accumulated while inside, e.g. ("conv1", "backward")."""
     seconds: dict[tuple[str, str], float] = defaultdict(float)
     targets = [
-        (layer, name, p)
+        (layer, name, p, p)
         for name, layer in engine.model.named_children()
         for p in ("forward", "backward")
     ]
-    targets += [(engine.loss, "loss", "forward"), (engine.loss, "loss", "backward")]
+    # A training step computes the loss and its gradient in one call, inside each chunk.
     targets += [
-        (engine.optimizer, "optimizer", "zero_grad"),
-        (engine.optimizer, "optimizer", "step"),
+        (engine.loss, "loss", "losses_and_grad", "forward+backward"),
+        (engine.optimizer, "optimizer", "zero_grad", "zero_grad"),
+        (engine.optimizer, "optimizer", "step", "step"),
     ]
-    for obj, part, method in targets:
-        setattr(obj, method, _timed(getattr(obj, method), seconds, (part, method)))
+    for obj, part, method, shown in targets:
+        setattr(obj, method, _timed(getattr(obj, method), seconds, (part, shown)))
     try:
         yield seconds
     finally:
-        for obj, _, method in targets:
+        for obj, _, method, _ in targets:
             delattr(obj, method)  # the class's method shows through again
 
 

@@ -33,8 +33,9 @@ import contextvars
 import copy
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
+from typing import Any
 
 import numpy as np
 
@@ -136,19 +137,61 @@ class DataParallel(Module):
         n = len(self._bounds) - 1
         if n <= 1:
             return self.module.backward(dy)
-        replicas = [self._replicas[k - 1] for k in range(1, n)]
-        for params, _ in self._pairs[: n - 1]:
-            for own, _ in params:
-                own.grad.fill(0)
-        modules = [self.module, *replicas]
+        modules = [self.module, *self._zeroed_replicas(n)]
         parts = [dy[lo:hi] for lo, hi in itertools.pairwise(self._bounds)]
         dxs = self._run(
             [lambda m=m, p=p: m.backward(p) for m, p in zip(modules, parts, strict=True)]
         )
+        self._add_replica_grads(n)
+        return None if dxs[0] is None else np.concatenate(dxs)
+
+    def train_chunks(
+        self, x: np.ndarray, head: Callable[[np.ndarray, int, int], tuple[np.ndarray, Any]]
+    ) -> tuple[np.ndarray, list]:
+        """A training step's forward and backward passes, each chunk's both in one go.
+
+        The thread of chunk [lo, hi) runs `out = module(x[lo:hi])`, then `dy, extra =
+        head(out, lo, hi)` (the loss: its gradient for these rows, and their losses), then
+        `module.backward(dy)`. Returns the outputs, concatenated, and the extras in chunk order;
+        the parameter gradients are added up as `backward` adds them. The same numbers as
+        `forward`, a loss on the whole output and `backward`, when the loss of each row depends
+        on that row alone (`CrossEntropyLoss.losses_and_grad`); what it saves is one of the two
+        hand-overs to the other threads per step, and the loss runs beside the other chunks.
+        """
+        n = self.chunks_for(len(x))
+        self._bounds = [len(x) * k // n for k in range(n + 1)]
+        modules = [self.module] if n == 1 else [self.module, *self._zeroed_replicas(n)]
+
+        def chunk(module: Module, lo: int, hi: int) -> tuple[np.ndarray, Any]:
+            out = module(x[lo:hi])
+            dy, extra = head(out, lo, hi)
+            module.backward(dy)
+            return out, extra
+
+        results = self._run(
+            [
+                lambda m=m, lo=lo, hi=hi: chunk(m, lo, hi)
+                for m, (lo, hi) in zip(modules, itertools.pairwise(self._bounds), strict=True)
+            ]
+        )
+        if n > 1:
+            self._add_replica_grads(n)
+        outs = [out for out, _ in results]
+        return (outs[0] if n == 1 else np.concatenate(outs)), [extra for _, extra in results]
+
+    def _zeroed_replicas(self, n: int) -> list[Module]:
+        """Replicas 1 .. n-1, synchronised (see `_replica`), their gradients zero."""
+        replicas = [self._replica(k) for k in range(1, n)]
+        for params, _ in self._pairs[: n - 1]:
+            for own, _ in params:
+                own.grad.fill(0)
+        return replicas
+
+    def _add_replica_grads(self, n: int) -> None:
+        """Add replicas 1 .. n-1's parameter gradients into the wrapped module's, in order."""
         for params, _ in self._pairs[: n - 1]:
             for own, shared in params:
                 shared.grad += own.grad
-        return None if dxs[0] is None else np.concatenate(dxs)
 
     def extra_repr(self) -> str:
         return f"workers={'BLAS threads' if self.workers is None else self.workers}"
