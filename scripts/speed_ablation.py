@@ -96,7 +96,7 @@ def _nothing() -> Iterator[None]:
 # -- timing ------------------------------------------------------------------------------------
 
 
-def measure(model: str, steps: int, threads: int, seed: int = 0) -> dict:
+def measure(model: str, steps: int, threads: int, changes: list[str], seed: int = 0) -> dict:
     from cnnlab.bench.inputs import make_inputs
     from cnnlab.bench.machine import engine_threads
     from cnnlab.bench.settings import BenchSettings
@@ -109,7 +109,8 @@ def measure(model: str, steps: int, threads: int, seed: int = 0) -> dict:
         inputs = make_inputs(settings)
         spec = settings.spec(model)
         variants: dict[str, tuple] = {"now": (make_engine(spec, "scratch", seed=seed), _nothing)}
-        for change, turn_off in CHANGES.items():
+        for change in changes:
+            turn_off = CHANGES[change]
             engine = make_engine(spec, "scratch", seed=seed)
             patch = turn_off(engine) or _nothing
             variants[f"without {change}"] = (engine, patch)
@@ -148,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default="cnn2,cnn3")
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--changes", default=",".join(CHANGES), help="comma-separated (default: all of them)"
+    )
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--keep-openblas-env", action="store_true")
     args = parser.parse_args(argv)
@@ -156,7 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
     from cnnlab.bench.machine import environment
 
-    results = [measure(m, args.steps, args.threads) for m in args.models.split(",")]
+    changes = [c for c in args.changes.split(",") if c]
+    unknown = [c for c in changes if c not in CHANGES]
+    if unknown:
+        parser.error(f"unknown change {unknown[0]!r}; choose from {', '.join(CHANGES)}")
+    results = [measure(m, args.steps, args.threads, changes) for m in args.models.split(",")]
     for result in results:
         print(f"{result['model']}: median ms of a training step, batch 64, {args.threads} threads")
         for name, value in result["median_ms"].items():
