@@ -93,8 +93,9 @@ def input_grad_stride1(
     """dL/dx of a stride-1 convolution: the same sum as `col2im(weight2.T @ dy2, ...)`.
 
     weight2: (C_out, C*kh*kw), dy: (N, C_out, OH, OW) -> dx (N, C, H, W). Why another route:
-    `col2im`'s strided adds run inner loops only OW long; here the kh*kw adds are contiguous
-    (docs/performance.md, "Why the stride-1 input gradient runs on the whole grid").
+    `col2im`'s strided adds run inner loops only OW long; here the kh*kw terms are whole
+    contiguous rows, added by one reduction (docs/performance.md, "Why the stride-1 input
+    gradient runs on the whole grid").
     """
     N, C, H, W = x_shape
     (kh, kw), (ph, pw) = kernel_size, padding
@@ -106,11 +107,17 @@ def input_grad_stride1(
     # past a grid row or an image starts beyond OH x OW, where dy is zero: it adds nothing.
     grid = np.zeros((C_out, N, Hp, Wp), dtype=dy.dtype)
     grid[:, :, :OH, :OW] = dy.transpose(1, 0, 2, 3)
-    dcols = (weight2.T @ grid.reshape(C_out, -1)).reshape(C, kh * kw, -1)  # (C, kh*kw, N*Hp*Wp)
     L = N * Hp * Wp
-    dxp = dcols[:, 0].copy()  # offset (0, 0): no shift
-    for k in range(1, kh * kw):
-        shift = (k // kw) * Wp + k % kw
-        dxp[:, shift:] += dcols[:, k, : L - shift]
-    dxp = dxp.reshape(C, N, Hp, Wp)
+    dcols = weight2.T @ grid.reshape(C_out, L)  # (C*kh*kw, L): rows (c, i, j), C-contiguous
+    # dx at p = the sum over (i, j) of dcols[(c, i, j), p - i*Wp - j]. Read in place, that is
+    # element c*kh*kw*L + i*(kw*L - Wp) + j*(L - 1) + p of dcols: linear in c, i, j and p, so a
+    # strided view (C, kh, kw, L) holds every term and one reduction adds them, in the same
+    # order as kh*kw shifted adds would (the same float32 sums) but in one call. Where
+    # p - i*Wp - j < 0 the view reads the end of the row before, columns of the last image's
+    # bottom rows: beyond OH x OW, so zero, like the shifted adds' missing terms.
+    step = dcols.itemsize
+    terms = np.lib.stride_tricks.as_strided(
+        dcols, (C, kh, kw, L), (kh * kw * L * step, (kw * L - Wp) * step, (L - 1) * step, step)
+    )
+    dxp = np.add.reduce(terms, axis=(1, 2)).reshape(C, N, Hp, Wp)
     return dxp[:, :, ph : ph + H, pw : pw + W].transpose(1, 0, 2, 3)  # (N, C, H, W) view
