@@ -1,6 +1,7 @@
 """Each speed change of the NumPy engine turned off alone, in one process, beside PyTorch.
 
-    python scripts/speed_ablation.py [--models cnn2,cnn3] [--steps 200] [--threads 2] [--json F]
+    python scripts/speed_ablation.py [--models cnn2,cnn3] [--steps 200] [--threads 2]
+        [--changes NAME,...] [--onednn-off] [--json FILE]
 
 For every model: one engine with every change ("now"), one engine per change with that change
 alone turned off ("without <change>"), and PyTorch, all built from the same seed and fed the
@@ -11,9 +12,10 @@ and the ratio to PyTorch's in the same run. docs/performance.md ("Speed on every
 results and what each change is. Like `cnnlab bench`, it runs without OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE (re-executing itself once) unless --keep-openblas-env is given.
 
-A change is turned off by undoing it on that one engine (its model's run order), or, for a
-change inside a layer, by running that engine's steps with the layer's method before the change
-(kept here, not in the engine).
+A change is turned off by undoing it on that one engine (its model's run order, its training
+step, DataParallel's bookkeeping), or, for a change inside a layer, by running that engine's
+steps with the function before the change (kept here, not in the engine). `--onednn-off` adds a
+PyTorch engine whose steps run with oneDNN (mkldnn) turned off.
 """
 
 from __future__ import annotations
@@ -129,10 +131,21 @@ def _nothing() -> Iterator[None]:
     yield
 
 
+@contextlib.contextmanager
+def _no_onednn() -> Iterator[None]:
+    """PyTorch without oneDNN (mkldnn): its own im2col and BLAS convolution instead."""
+    import torch
+
+    with torch.backends.mkldnn.flags(enabled=False):
+        yield
+
+
 # -- timing ------------------------------------------------------------------------------------
 
 
-def measure(model: str, steps: int, threads: int, changes: list[str], seed: int = 0) -> dict:
+def measure(
+    model: str, steps: int, threads: int, changes: list[str], onednn_off: bool, seed: int = 0
+) -> dict:
     from cnnlab.bench.inputs import make_inputs
     from cnnlab.bench.machine import engine_threads
     from cnnlab.bench.settings import BenchSettings
@@ -151,6 +164,8 @@ def measure(model: str, steps: int, threads: int, changes: list[str], seed: int 
             patch = turn_off(engine) or _nothing
             variants[f"without {change}"] = (engine, patch)
         variants["torch"] = (make_engine(spec, "torch", seed=seed), _nothing)
+        if onednn_off:
+            variants["torch, oneDNN off"] = (make_engine(spec, "torch", seed=seed), _no_onednn)
         calls = {
             name: _stepper(engine, patch, inputs.batches)
             for name, (engine, patch) in variants.items()
@@ -188,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--changes", default=",".join(CHANGES), help="comma-separated (default: all of them)"
     )
+    parser.add_argument(
+        "--onednn-off",
+        action="store_true",
+        help="also time PyTorch with oneDNN (mkldnn) turned off",
+    )
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--keep-openblas-env", action="store_true")
     args = parser.parse_args(argv)
@@ -200,7 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [c for c in changes if c not in CHANGES]
     if unknown:
         parser.error(f"unknown change {unknown[0]!r}; choose from {', '.join(CHANGES)}")
-    results = [measure(m, args.steps, args.threads, changes) for m in args.models.split(",")]
+    results = [
+        measure(m, args.steps, args.threads, changes, args.onednn_off)
+        for m in args.models.split(",")
+    ]
     for result in results:
         print(f"{result['model']}: median ms of a training step, batch 64, {args.threads} threads")
         for name, value in result["median_ms"].items():
