@@ -34,9 +34,19 @@ OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # -- the changes, and how each is turned off ---------------------------------------------------
 
 
+def _unfused(engine) -> None:
+    """Fused conv and pool off: the layers run in the order of `pool_before_relu`, each conv
+    and its pool as two steps."""
+    from cnnlab.scratch.reorder import pool_before_relu
+
+    model = engine.model
+    model.order = pool_before_relu(list(model.named_children()), {model.spec.feature_layer})
+
+
 def _written_order(engine) -> None:
-    """Pool before ReLU off: the layers run in the order they were written, ReLU in place after
-    a conv (the builder's rule before the change)."""
+    """Pool before ReLU off, and so the fused conv and pool, which needs the pool right after
+    the conv: the layers run in the order they were written, ReLU in place after a conv (the
+    builder's rule before the change)."""
     from cnnlab import scratch
 
     model = engine.model
@@ -120,6 +130,7 @@ def _adds_one_by_one(engine):
 
 CHANGES: dict[str, Callable] = {
     "pool before ReLU": _written_order,
+    "conv and pool fused": _unfused,
     "replica pairs found once": _walk_every_step,
     "one hand-over per step": _two_hand_overs,
     "input gradient in one reduction": _adds_one_by_one,

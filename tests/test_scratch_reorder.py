@@ -33,6 +33,8 @@ def test_swapped_order_gives_the_written_orders_numbers_exactly(name):
     written = build_model(name, engine="scratch", seed=1)
     swapped.to(np.float64)
     written.to(np.float64)
+    # The swap alone (the engine also fuses each conv with its pool: tests/test_scratch_fused.py)
+    swapped.order = pool_before_relu(list(swapped.named_children()), {swapped.spec.feature_layer})
     _written_order(written)
     assert [n for n, _ in swapped.order] != [n for n, _ in written.order]  # something moved
     for model in (swapped, written):  # dx all the way to the image, through every layer
@@ -73,7 +75,8 @@ def test_the_cam_feature_map_is_the_written_layers_output():
     )
     model = build_model(spec, engine="scratch")
     assert spec.feature_layer == "pool2"
-    assert [n for n, _ in model.order][:3] == ["conv1", "pool1", "relu1"]
-    assert [n for n, _ in model.order][3:6] == ["conv2", "relu2", "pool2"]
+    # the first block runs pool first (and fused with its conv); the feature layer's does not
+    assert [n for n, _ in model.order][:2] == ["conv1+pool1", "relu1"]
+    assert [n for n, _ in model.order][2:5] == ["conv2", "relu2", "pool2"]
     model.forward(np.random.default_rng(0).normal(size=(2, 1, 28, 28)).astype(np.float32))
     assert model.feature_map.min() >= 0  # after the ReLU, as written

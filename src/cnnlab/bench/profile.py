@@ -1,6 +1,7 @@
 """`cnnlab bench --profile`: where a NumPy training step and an inference batch spend their time.
 
-Each child of the model's `Sequential` gets its `forward` and `backward` wrapped in a timer for
+Each step the engine runs (a layer of the model's `Sequential`, or a conv and its max-pool fused
+into one, `conv1+pool1`) gets its `forward` and `backward` wrapped in a timer for
 the duration of the profile (instance attributes that shadow the class's methods, removed
 afterwards; the engine's files are untouched), and so do the loss (its values and gradient, one
 call per chunk) and the optimizer's `zero_grad` and `step`. What the engine does around them
@@ -30,11 +31,10 @@ OTHER = ("other", "")  # the step's time outside every timed part
 def timed_parts(engine) -> Iterator[dict[tuple[str, str], float]]:
     """Seconds per (part, pass) accumulated while inside, e.g. ("conv1", "backward")."""
     seconds: dict[tuple[str, str], float] = defaultdict(float)
-    targets = [
-        (layer, name, p, p)
-        for name, layer in engine.model.named_children()
-        for p in ("forward", "backward")
-    ]
+    # The steps in the order the engine runs them: a layer, or a conv and its pool fused
+    # into one step ("conv1+pool1", see `cnnlab.scratch.fused`).
+    steps = getattr(engine.model, "order", None) or list(engine.model.named_children())
+    targets = [(layer, name, p, p) for name, layer in steps for p in ("forward", "backward")]
     # A training step computes the loss and its gradient in one call, inside each chunk.
     targets += [
         (engine.loss, "loss", "losses_and_grad", "forward+backward"),

@@ -24,6 +24,7 @@ from cnnlab.scratch import (
     Sigmoid,
     Tanh,
 )
+from cnnlab.scratch.fused import fuse_conv_pool
 from cnnlab.scratch.reorder import pool_before_relu
 
 LAYER_CLASSES: dict[str, type[Module]] = {
@@ -55,14 +56,16 @@ class ScratchModel(Sequential):
     after `backward`, `feature_grad` is dL/d(feature_map), same shape. Both are references to
     arrays the layers make anyway (no copy), and stay None for a spec without a feature layer.
 
-    The layers run in the order of `pool_before_relu` (an exact rewrite, see there):
-    `named_children()` keeps the written order.
+    The layers run in `order`: the order of `pool_before_relu` (an exact rewrite, see there),
+    with each conv and the max-pool after it as one `ConvPool` step (`cnnlab.scratch.fused`).
+    `named_children()` keeps the written layers and their order.
     """
 
     def __init__(self, spec: ArchSpec, layers: list[tuple[str, Module]]) -> None:
         super().__init__(layers)
         self.spec = spec
-        self.order = pool_before_relu(list(self.named_children()), keep={spec.feature_layer})
+        keep = {spec.feature_layer}
+        self.order = fuse_conv_pool(pool_before_relu(list(self.named_children()), keep), keep)
         self.feature_map: np.ndarray | None = None
         self.feature_grad: np.ndarray | None = None
 

@@ -102,7 +102,7 @@ def input_grad_stride1(
     contiguous rows, added by one reduction (docs/performance.md, "Why the stride-1 input
     gradient runs on the whole grid").
     """
-    N, C, H, W = x_shape
+    N, _, H, W = x_shape
     (kh, kw), (ph, pw) = kernel_size, padding
     Hp, Wp = H + 2 * ph, W + 2 * pw
     C_out, OH, OW = dy.shape[1], Hp - kh + 1, Wp - kw + 1
@@ -112,6 +112,21 @@ def input_grad_stride1(
     # past a grid row or an image starts beyond OH x OW, where dy is zero: it adds nothing.
     grid = np.zeros((C_out, N, Hp, Wp), dtype=dy.dtype)
     grid[:, :, :OH, :OW] = dy.transpose(1, 0, 2, 3)
+    return input_grad_on_grid(weight2, grid, x_shape, kernel_size, padding)
+
+
+def input_grad_on_grid(
+    weight2: np.ndarray,
+    grid: np.ndarray,
+    x_shape: tuple[int, int, int, int],
+    kernel_size: tuple[int, int],
+    padding: tuple[int, int],
+) -> np.ndarray:
+    """`input_grad_stride1` from dy already on its grid: (C_out, N, Hp, Wp), dy in the top-left
+    OH x OW of each image and zero elsewhere (`ConvPool` puts it there itself)."""
+    N, C, H, W = x_shape
+    (kh, kw), (ph, pw) = kernel_size, padding
+    C_out, _, Hp, Wp = grid.shape
     L = N * Hp * Wp
     dcols = weight2.T @ grid.reshape(C_out, L)  # (C*kh*kw, L): rows (c, i, j), C-contiguous
     # dx at p = the sum over (i, j) of dcols[(c, i, j), p - i*Wp - j]. Read in place, that is
