@@ -93,18 +93,13 @@ def _two_hand_overs(engine) -> None:
     engine.train_step = train_step
 
 
-def _shifted_adds(weight2, dy, x_shape, kernel_size, padding):
-    """`input_grad_stride1` before the change: kh*kw shifted adds, one call each."""
-    import numpy as np
-
+def _shifted_adds(weight2, grid, x_shape, kernel_size, padding):
+    """`input_grad_on_grid` before the change: kh*kw shifted adds, one call each."""
     N, C, H, W = x_shape
     (kh, kw), (ph, pw) = kernel_size, padding
-    Hp, Wp = H + 2 * ph, W + 2 * pw
-    C_out, OH, OW = dy.shape[1], Hp - kh + 1, Wp - kw + 1
-    grid = np.zeros((C_out, N, Hp, Wp), dtype=dy.dtype)
-    grid[:, :, :OH, :OW] = dy.transpose(1, 0, 2, 3)
-    dcols = (weight2.T @ grid.reshape(C_out, -1)).reshape(C, kh * kw, -1)
+    C_out, _, Hp, Wp = grid.shape
     L = N * Hp * Wp
+    dcols = (weight2.T @ grid.reshape(C_out, L)).reshape(C, kh * kw, L)
     dxp = dcols[:, 0].copy()
     for k in range(1, kh * kw):
         shift = (k // kw) * Wp + k % kw
@@ -114,16 +109,18 @@ def _shifted_adds(weight2, dy, x_shape, kernel_size, padding):
 
 
 def _adds_one_by_one(engine):
-    """One reduction off: this engine's steps run with the shifted adds above."""
-    from cnnlab.scratch import conv
+    """One reduction off: this engine's steps run with the shifted adds above, in the plain
+    convolution's backward and in the fused step's."""
+    from cnnlab.scratch import fused, im2col
 
     @contextlib.contextmanager
     def patch() -> Iterator[None]:
-        saved, conv.input_grad_stride1 = conv.input_grad_stride1, _shifted_adds
+        saved = im2col.input_grad_on_grid
+        im2col.input_grad_on_grid = fused.input_grad_on_grid = _shifted_adds
         try:
             yield
         finally:
-            conv.input_grad_stride1 = saved
+            im2col.input_grad_on_grid = fused.input_grad_on_grid = saved
 
     return patch
 
