@@ -79,7 +79,8 @@ def machine_line(bench: dict) -> str:
     date = str(bench.get("created", "an unknown date"))[:10]
     cpu = f"{env.get('cpu_model') or 'an unknown CPU'}, {env.get('cpu_count', '?')} cores"
     numpy = f"NumPy {env.get('numpy', '?')}"
-    blas = (env.get("blas") or [{}])[0]
+    found = env.get("blas") or [{}]
+    blas = next((b for b in found if b.get("package") == "numpy"), found[0])  # NumPy's own
     if blas:
         name = BLAS_LABELS.get(blas.get("internal_api"), blas.get("internal_api", "?"))
         arch = f" ({blas['architecture']})" if blas.get("architecture") else ""

@@ -99,6 +99,7 @@ def test_json_fields_are_positive_and_finite(capsys, tmp_path):
     env = report["environment"]
     assert set(env) >= ENVIRONMENT_KEYS
     assert {"internal_api", "version", "architecture", "num_threads"} <= set(env["blas"][0])
+    assert env["blas"][0]["package"] == "numpy"  # NumPy's own BLAS first (its wheel's)
     assert env["torch"]["num_threads"] == report["settings"]["threads"]
     assert len(report["results"]) == 2 * len(report["settings"]["engines"])
     for record in report["results"]:

@@ -55,12 +55,22 @@ def environment() -> dict:
 
 
 def numpy_blas() -> list[dict]:
-    """The BLAS libraries NumPy loaded, as threadpoolctl sees them (threads in force now)."""
+    """The BLAS libraries loaded in this process, as threadpoolctl sees them (threads in force
+    now), NumPy's own first. `package` names the wheel that ships each one ("numpy" for
+    numpy.libs/, "scipy" for scipy.libs/; None when it is not a wheel's), because NumPy's and
+    SciPy's OpenBLAS are both "libscipy_openblas" and may differ in version."""
     from threadpoolctl import threadpool_info
 
     keys = ("internal_api", "prefix", "version", "architecture", "threading_layer", "num_threads")
     blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
-    return [{k: info.get(k) for k in keys} for info in blas]
+    found = [{k: info.get(k) for k in keys} | {"package": _package(info)} for info in blas]
+    return sorted(found, key=lambda info: info["package"] != "numpy")
+
+
+def _package(info: dict) -> str | None:
+    """ "numpy" for .../site-packages/numpy.libs/libscipy_openblas64_....so, and so on."""
+    folder = os.path.basename(os.path.dirname(info.get("filepath") or ""))
+    return folder.removesuffix(".libs") if folder.endswith(".libs") else None
 
 
 def torch_build() -> dict:
