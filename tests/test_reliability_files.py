@@ -76,6 +76,23 @@ def test_a_corrupt_torch_checkpoint_is_one_sentence(tmp_path, how):
     assert "pickle" not in str(err.value).lower()
 
 
+def test_any_bytes_in_a_torch_checkpoint_give_the_one_sentence(tmp_path):
+    """Random bytes once made torch's unpickler raise IndexError, which escaped as a traceback;
+    a seeded sweep of lengths and first bytes (pickle opcodes, the zip magic) checks that
+    whatever it raises becomes the one sentence."""
+    pytest.importorskip("torch")
+    from cnnlab.training.engines import make_engine
+
+    engine = make_engine("mlp3", "torch", device="cpu")
+    rng = np.random.default_rng(0)
+    path = tmp_path / "checkpoint.pt"
+    for i in range(200):
+        head = [b"", b"\x80\x02", b"\x80\x04", b"PK\x03\x04", b"\x8a\x0a"][i % 5]
+        path.write_bytes(head + rng.bytes(int(rng.integers(1, 4096))))
+        with pytest.raises(UserError, match="cannot be used"):
+            engine.load(path)
+
+
 @pytest.mark.parametrize("how", ["empty", "random", "pickle"])
 def test_a_corrupt_torch_checkpoint_in_a_run_is_one_sentence_from_the_cli(
     trained_runs, tmp_path, how, digit_png, capsys

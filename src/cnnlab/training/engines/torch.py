@@ -122,6 +122,12 @@ class TorchEngine:
             with warnings.catch_warnings():  # a foreign pickle's protocol warning: noise
                 warnings.simplefilter("ignore")
                 state = self.torch.load(path, map_location=self.device, weights_only=True)
+        except Exception as err:  # any failure to read it, see below
+            # Whatever the bytes provoke in torch's unpickler (IndexError, struct.error, ...
+            # for random bytes, found by the reliability tests) means one thing: the file is
+            # not a checkpoint this engine can use.
+            raise checkpoint_error(path, err) from None
+        try:
             self.model.load_state_dict(state["model"], strict=True)
             if "optimizer" in state:
                 self.optimizer.load_state_dict(state["optimizer"])
