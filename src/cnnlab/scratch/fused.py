@@ -29,9 +29,9 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from cnnlab.scratch.conv import Conv2d
-from cnnlab.scratch.im2col import conv_output_size, input_grad_on_grid
+from cnnlab.scratch.im2col import channel_major_padded, conv_output_size, input_grad_on_grid
 from cnnlab.scratch.module import Module
-from cnnlab.scratch.pool import MaxPool2d
+from cnnlab.scratch.pool import MaxPool2d, first_maximum_shares
 
 
 def can_fuse(conv: Module, pool: Module) -> bool:
@@ -70,11 +70,7 @@ class ConvPool(Module):
         POH, POW = OH // qh, OW // qw  # floor mode: uncovered conv positions are dropped
         if POH < 1 or POW < 1:
             raise ValueError(f"pooling window {pool.kernel_size} is larger than the input")
-        xc = x.transpose(1, 0, 2, 3)  # (C, N, H, W), free when x is channel-major
-        if ph or pw:
-            padded = np.zeros((C, N, H + 2 * ph, W + 2 * pw), dtype=x.dtype)
-            padded[:, :, ph : ph + H, pw : pw + W] = xc
-            xc = padded
+        xc = channel_major_padded(x, conv.padding)  # (C, N, Hp, Wp)
         # Column (a, b, n, i, j) holds the input window of conv position (i*qh + a, j*qw + b):
         # pool offset (a, b) of pooling window (i, j) of image n.
         s_c, s_n, s_h, s_w = xc.strides
@@ -102,17 +98,13 @@ class ConvPool(Module):
         y, out = self._y, self._out
         x_shape, (POH, POW) = self._shapes
         (qh, qw), C_out = pool.kernel_size, conv.out_channels
-        # The pool: each window's gradient to its first maximum, in offset order (MaxPool2d's
-        # rule), written straight into the offset blocks.
+        # The pool: each window's gradient to its first maximum (MaxPool2d's rule), written
+        # straight into the offset blocks.
         dys = np.empty_like(y, dtype=dy.dtype)  # (C_out, k*k, M)
         remaining = dy.transpose(1, 0, 2, 3).reshape(C_out, -1).copy()
-        is_max = np.empty(out.shape, dtype=bool)
-        last = qh * qw - 1
-        for k in range(qh * qw):
-            np.equal(y[:, k], out, out=is_max)
-            np.multiply(remaining, is_max, out=dys[:, k])
-            if k < last:
-                remaining -= dys[:, k]
+        parts = [y[:, k] for k in range(qh * qw)]
+        for _ in first_maximum_shares(parts, out, remaining, lambda k: dys[:, k]):
+            pass  # each share is written into its block; nothing else to do per offset
         # The conv: its weight gradient from the blocks in the columns' order.
         dy2 = dys.reshape(C_out, -1)
         conv.weight.grad += (dy2 @ self._cols.T).reshape(conv.weight.shape)

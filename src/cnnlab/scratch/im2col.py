@@ -38,6 +38,18 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int = 0) -> i
     return (size + 2 * padding - kernel) // stride + 1
 
 
+def channel_major_padded(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
+    """(N, C, H, W) -> (C, N, H + 2*ph, W + 2*pw): the transposed view (free when x is
+    channel-major), or, with padding, a zero-bordered copy in that layout."""
+    xc = x.transpose(1, 0, 2, 3)
+    (ph, pw), (C, N, H, W) = padding, xc.shape
+    if not (ph or pw):
+        return xc
+    padded = np.zeros((C, N, H + 2 * ph, W + 2 * pw), dtype=x.dtype)
+    padded[:, :, ph : ph + H, pw : pw + W] = xc
+    return padded
+
+
 def im2col(
     x: np.ndarray,
     kernel_size: tuple[int, int],
@@ -50,11 +62,7 @@ def im2col(
     OH, OW = conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
     if OH < 1 or OW < 1:
         raise ValueError(f"kernel {kernel_size} does not fit the padded input {H}x{W}")
-    xc = x.transpose(1, 0, 2, 3)  # (C, N, H, W): a view, free when x is channel-major
-    if ph or pw:
-        padded = np.zeros((C, N, H + 2 * ph, W + 2 * pw), dtype=x.dtype)
-        padded[:, :, ph : ph + H, pw : pw + W] = xc
-        xc = padded
+    xc = channel_major_padded(x, padding)
     # (C, kh, kw, N, OH, OW): element (c, i, j, n, oh, ow) is xc[c, n, oh*sh + i, ow*sw + j],
     # a strided view (as_strided: numpy's sliding_window_view makes the same view, with 4x the
     # Python overhead); the reshape below is the one copy.

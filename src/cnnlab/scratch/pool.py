@@ -45,6 +45,22 @@ def window_offsets(
     ]
 
 
+def first_maximum_shares(parts, out, remaining, share_of):
+    """Route each window's gradient to its first maximum, offset by offset: `parts[k]` holds
+    offset k of every window, `out` their maxima, `remaining` the windows' gradient (consumed).
+    Offset k's share -- the gradient where parts[k] equals the maximum and no earlier offset
+    did -- is written into `share_of(k)`; yields k after each. PyTorch's rule: ties (zeros after
+    a ReLU, a constant background) go to the first offset in row-major order."""
+    is_max = np.empty_like(out, dtype=bool)
+    for k, part in enumerate(parts):
+        share = share_of(k)
+        np.equal(part, out, out=is_max)
+        np.multiply(remaining, is_max, out=share)
+        if k < len(parts) - 1:
+            remaining -= share  # a later equal value gets nothing: the first maximum wins
+        yield k
+
+
 class WindowPool(Module):
     """What every windowed pooling layer is given: `kernel_size`, `stride` (default: the kernel
     size, windows that tile the input) and `padding` (at most half the kernel), as PyTorch's."""
@@ -112,13 +128,9 @@ class MaxPool2d(WindowPool):
         dx = (np.empty_like if tiled else np.zeros_like)(x, dtype=dy.dtype)  # x's padded shape
         remaining = np.empty_like(out, dtype=dy.dtype)
         remaining[...] = dy  # the gradient of windows whose maximum is not yet found
-        is_max = np.empty_like(out, dtype=bool)
-        grad = np.empty_like(out, dtype=dy.dtype)
-        for k, ((rows, cols), part) in enumerate(zip(offsets, self._parts, strict=True)):
-            np.equal(part, out, out=is_max)
-            np.multiply(remaining, is_max, out=grad)  # (N, C, OH, OW)
-            if k < len(offsets) - 1:
-                remaining -= grad  # a later equal value gets nothing: the first maximum wins
+        grad = np.empty_like(out, dtype=dy.dtype)  # one offset's share, (N, C, OH, OW)
+        for k in first_maximum_shares(self._parts, out, remaining, lambda k: grad):
+            rows, cols = offsets[k]
             if overlapping:
                 dx[:, :, rows, cols] += grad
             else:  # the offsets tile the input

@@ -78,6 +78,13 @@ class DataParallel(Module):
         workers = self.workers if self.workers is not None else _blas_threads()
         return max(1, min(workers, _cores(), batch // MIN_CHUNK))
 
+    def _split(self, batch: int) -> int:
+        """The number of chunks for `batch` examples; their edges go to `_bounds`, which
+        `backward` splits dy by."""
+        n = self.chunks_for(batch)
+        self._bounds = [batch * k // n for k in range(n + 1)]
+        return n
+
     def _replica(self, k: int) -> Module:
         """Replica k (k >= 1), its parameters pointing at the wrapped module's current data."""
         while len(self._replicas) < k:
@@ -124,8 +131,7 @@ class DataParallel(Module):
     # -- the two passes ------------------------------------------------------------------------
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        n = self.chunks_for(len(x))
-        self._bounds = [len(x) * k // n for k in range(n + 1)]
+        n = self._split(len(x))
         if n == 1:
             return self.module(x)
         modules = [self.module] + [self._replica(k) for k in range(1, n)]
@@ -158,8 +164,7 @@ class DataParallel(Module):
         on that row alone (`CrossEntropyLoss.losses_and_grad`); what it saves is one of the two
         hand-overs to the other threads per step, and the loss runs beside the other chunks.
         """
-        n = self.chunks_for(len(x))
-        self._bounds = [len(x) * k // n for k in range(n + 1)]
+        n = self._split(len(x))
         modules = [self.module] if n == 1 else [self.module, *self._zeroed_replicas(n)]
 
         def chunk(module: Module, lo: int, hi: int) -> tuple[np.ndarray, Any]:
