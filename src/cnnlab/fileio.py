@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from cnnlab.errors import UserError
+from cnnlab.failpoints import failpoint
 
 
 def _default_mode() -> int:
@@ -60,7 +61,9 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, _FILE_MODE)
+        failpoint(f"{path.name}:before")  # crash tests: killed with the temporary file written
         os.replace(tmp, path)
+        failpoint(f"{path.name}:after")
     except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
