@@ -7,6 +7,7 @@ import pytest
 from scipy import stats as sps
 
 from cnnlab.analysis.stats import (
+    ALPHA,
     bootstrap_accuracy_interval,
     compare_pairs,
     equivalence_tost,
@@ -139,7 +140,7 @@ def test_bootstrap_agrees_with_the_binomial_it_approximates():
 def test_identical_outcomes_are_equivalent_without_nan():
     correct = np.random.default_rng(5).random(10_000) < 0.99
     result = equivalence_tost(correct, correct.copy())
-    assert result["verdict"] == "equivalent"
+    assert result["equivalent"] is True
     assert result["difference"] == result["low"] == result["high"] == 0.0
     assert result["p_value"] == 0.0
     json.dumps(result, allow_nan=False)
@@ -149,27 +150,22 @@ def test_runs_three_points_apart_on_ten_thousand_images_are_different():
     a, b = outcome_pair(n01=320, n10=20, both_right=9580, both_wrong=80)
     result = equivalence_tost(a, b)
     assert result["difference"] == pytest.approx(0.03)
-    assert result["verdict"] == "different"
-    assert twin_verdict(a, b) == "different"
+    assert result["equivalent"] is False
+    p_holm = mcnemar_exact(a, b)["p_value"]
+    assert twin_verdict(result, p_holm) == "different"
 
 
-def test_few_images_are_inconclusive():
+def test_few_images_are_not_shown_equivalent():
     a, b = outcome_pair(n01=2, n10=1, both_right=35, both_wrong=2)
-    assert equivalence_tost(a, b)["verdict"] == "inconclusive"
-
-
-def test_different_needs_the_two_sided_interval_to_exclude_zero():
-    # z = 18 / sqrt(100) = 1.8: past the one-sided 1.645, short of the two-sided 1.96
-    a, b = outcome_pair(n01=59, n10=41, both_right=9800, both_wrong=100)
     result = equivalence_tost(a, b)
-    assert result["low"] > 0
-    assert result["verdict"] == "inconclusive"
+    assert result["equivalent"] is False
+    assert twin_verdict(result, mcnemar_exact(a, b)["p_value"]) == "inconclusive"
 
 
 def test_a_few_balanced_disagreements_in_ten_thousand_are_equivalent():
     a, b = outcome_pair(n01=5, n10=5, both_right=9890, both_wrong=100)
     result = equivalence_tost(a, b)
-    assert result["verdict"] == "equivalent"
+    assert result["equivalent"] is True
     assert -0.002 < result["low"] < 0 < result["high"] < 0.002
 
 
@@ -193,7 +189,7 @@ def test_a_constant_nonzero_difference_is_different():
     result = equivalence_tost(a, b)
     assert result["difference"] == result["low"] == result["high"] == 1.0
     assert result["p_value"] == 1.0
-    assert result["verdict"] == "different"
+    assert result["equivalent"] is False
 
 
 # t intervals over seeds
@@ -244,7 +240,7 @@ def test_compare_pairs_corrects_over_the_family():
     assert all(row["p_holm"] >= row["p_value"] for row in rows)
     assert rows[0]["verdict"] == "cnn3-scratch better"  # B better: n10 > n01
     assert rows[1]["verdict"] == "no significant difference"
-    assert rows[1]["equivalence"] == "equivalent"
+    assert rows[1]["twin_verdict"] == "equivalent"
     json.dumps(rows, allow_nan=False)
 
 
@@ -253,6 +249,68 @@ def test_compare_pairs_can_lose_significance_to_the_correction():
     rows = compare_pairs({"x": a, "y": b, "z": a.copy()}, [("x", "y"), ("z", "y")])
     assert rows[0]["p_value"] < 0.05 <= rows[0]["p_holm"]
     assert rows[0]["verdict"] == "no significant difference"
+
+
+def test_twins_are_different_only_when_holm_says_so():
+    """The default run's mlp3 twins: n01=10, n10=22, p = 0.05 alone, 0.25 after Holm. Not
+    shown equivalent, and not Holm-significant: inconclusive, never "different"."""
+    a, b = outcome_pair(n01=10, n10=22, both_right=9780, both_wrong=188)
+    others = outcome_pair(n01=60, n10=5, both_right=9800, both_wrong=135)
+    outcomes = {"mlp3-scratch": a, "mlp3-torch": b, "x": others[0], "y": others[1]}
+    pairs = [("mlp3-scratch", "mlp3-torch"), ("x", "y"), ("x", "mlp3-torch"), ("y", "a")]
+    outcomes["a"] = others[0].copy()
+    rows = compare_pairs(outcomes, pairs)
+    twins = rows[0]
+    assert twins["p_value"] == pytest.approx(0.050, abs=0.001)
+    assert twins["p_holm"] >= ALPHA
+    assert twins["twin_verdict"] == "inconclusive"
+    # the same twins alone in the family: McNemar's p is then the Holm p, still not below ALPHA
+    alone = compare_pairs(outcomes, pairs[:1])[0]
+    assert alone["twin_verdict"] == "inconclusive"
+    # every twin verdict agrees with the table's numbers
+    for row in rows:
+        if row["twin_verdict"] == "different":
+            assert row["p_holm"] < ALPHA
+        if row["twin_verdict"] == "equivalent":
+            assert row["tost_p"] < ALPHA
+
+
+def test_a_holm_significant_twin_pair_is_different():
+    a, b = outcome_pair(n01=10, n10=60, both_right=9800, both_wrong=130)
+    row = compare_pairs({"s": a, "t": b}, [("s", "t")])[0]
+    assert row["p_holm"] < ALPHA and row["tost_p"] >= ALPHA
+    assert row["twin_verdict"] == "different"
+
+
+def test_one_alpha_and_one_margin_are_written_once_in_the_sources():
+    """No source but stats.py writes the significance level, its 95% or the margin as a
+    number: Python number tokens, and the templates' text."""
+    import io
+    import tokenize
+    from pathlib import Path
+
+    import cnnlab
+
+    root = Path(cnnlab.__file__).parent
+    numbers = {"0.05", "0.95", "0.002", "0.2", "0.025", "0.975"}
+    # the same numbers meaning something else: a poll interval, figure inches and margins
+    not_statistics = ("time.sleep(", "CELL_WIDTH", "bottom=")
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "stats.py":
+            continue
+        tokens = tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
+        offenders += [
+            f"{path.relative_to(root)}:{t.start[0]} {t.string}"
+            for t in tokens
+            if t.type == tokenize.NUMBER
+            and t.string in numbers
+            and not any(other in t.line for other in not_statistics)
+        ]
+    for path in sorted(root.rglob("*.j2")):
+        text = path.read_text()
+        offenders += [f"{path.name} {n}" for n in ("0.05", "0.002", "95%") if n in text]
+    assert offenders == []
 
 
 def test_compare_pairs_names_a_missing_run():

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.analysis import stats
+from cnnlab.analysis.stats import TWIN_MARGIN
 from cnnlab.rundir import PROBABILITIES, RunDir
 
-TWIN_MARGIN = 0.002  # ±0.2 accuracy points: how close NumPy and PyTorch twins must be
 ROW_KEYS = (
     "model",
     "engine",
@@ -86,7 +86,8 @@ def paired_runs(rows: list[dict]) -> list[tuple[dict, dict, str]]:
 
 
 def comparisons(rows: list[dict], labels: np.ndarray) -> list[dict]:
-    """McNemar with Holm over every pair; engine pairs (twins) take the TOST verdict."""
+    """McNemar with Holm over every pair; engine pairs (twins) take the twin verdict
+    (equivalent by TOST, different by McNemar after Holm, else inconclusive)."""
     rows = [r for r in rows if r["test_accuracy"] is not None]
     pairs = paired_runs(rows)
     if not pairs:
@@ -98,7 +99,7 @@ def comparisons(rows: list[dict], labels: np.ndarray) -> list[dict]:
     result = []
     for (a, b, kind), test in zip(pairs, tested, strict=True):
         if kind == "engines":
-            test["verdict"] = test["equivalence"]
+            test["verdict"] = test["twin_verdict"]
         result.append(
             test
             | {

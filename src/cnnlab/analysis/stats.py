@@ -18,7 +18,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy import stats as sps
 
-ALPHA = 0.05
+ALPHA = 0.05  # the one significance level: every test, interval and verdict of cnnlab uses it
+TWIN_MARGIN = 0.002  # ±0.2 accuracy points: how close NumPy and PyTorch twins must be
 BOOTSTRAP_BLOCK = 1 << 22  # resampled indices held at once: 32 MB of int64
 
 
@@ -46,7 +47,7 @@ def _check_level(level: float) -> None:
 
 
 def bootstrap_accuracy_interval(
-    correct, resamples: int = 2000, level: float = 0.95, seed: int = 0
+    correct, resamples: int = 2000, level: float = 1 - ALPHA, seed: int = 0
 ) -> dict:
     """Accuracy with a percentile-bootstrap interval: images resampled with replacement.
 
@@ -112,15 +113,17 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted.tolist()
 
 
-def equivalence_tost(correct_a, correct_b, margin: float = 0.002, alpha: float = ALPHA) -> dict:
+def equivalence_tost(
+    correct_a, correct_b, margin: float = TWIN_MARGIN, alpha: float = ALPHA
+) -> dict:
     """Are two runs equally accurate within ±margin? Two one-sided tests (TOST), paired.
 
     d_i = correct_a_i - correct_b_i per image; the difference of accuracies is mean(d), its
     standard error std(d, ddof=1) / sqrt(N), and both tests use Student's t with N - 1 degrees
     of freedom (for N = 10,000 the same as the normal). `low`/`high` are the (1 - 2 alpha)
-    interval (90% by default), the one TOST checks against ±margin. Verdict:
-    "equivalent" when both one-sided tests reject at alpha (that interval lies inside ±margin),
-    "different" when the two-sided (1 - alpha) interval excludes 0, otherwise "inconclusive".
+    interval (90% by default), the one TOST checks against ±margin; `equivalent` is True when
+    both one-sided tests reject at alpha (that interval lies inside ±margin). Failing to show
+    equivalence shows no difference: that is McNemar's question (`twin_verdict`).
     Identical outcomes on every image (zero variance) are equivalent, with no NaN.
     """
     a, b = _paired_outcomes(correct_a, correct_b)
@@ -137,22 +140,14 @@ def equivalence_tost(correct_a, correct_b, margin: float = 0.002, alpha: float =
     if standard_error == 0:
         # every image gives the same d: the difference is known exactly, no t needed
         inside = abs(difference) < margin
-        low = high = low_two_sided = high_two_sided = difference
+        low = high = difference
         p_value = 0.0 if inside else 1.0
     else:
         p_above_lower = sps.t.sf((difference + margin) / standard_error, df)  # H0: diff <= -m
         p_below_upper = sps.t.cdf((difference - margin) / standard_error, df)  # H0: diff >= m
         p_value = float(max(p_above_lower, p_below_upper))
         one_sided = sps.t.ppf(1 - alpha, df) * standard_error
-        two_sided = sps.t.ppf(1 - alpha / 2, df) * standard_error
         low, high = difference - one_sided, difference + one_sided
-        low_two_sided, high_two_sided = difference - two_sided, difference + two_sided
-    if p_value < alpha:
-        verdict = "equivalent"
-    elif low_two_sided > 0 or high_two_sided < 0:
-        verdict = "different"
-    else:
-        verdict = "inconclusive"
     return {
         "difference": difference,
         "low": float(low),
@@ -160,11 +155,11 @@ def equivalence_tost(correct_a, correct_b, margin: float = 0.002, alpha: float =
         "level": 1 - 2 * alpha,
         "margin": float(margin),
         "p_value": float(p_value),
-        "verdict": verdict,
+        "equivalent": bool(p_value < alpha),
     }
 
 
-def t_interval(values, level: float = 0.95) -> dict:
+def t_interval(values, level: float = 1 - ALPHA) -> dict:
     """Mean of a few numbers (one per seed) with a Student-t interval; std has ddof=1.
 
     With a single value there is no spread to estimate: std, low and high are None.
@@ -209,9 +204,16 @@ def paired_seed_comparison(
     }
 
 
-def twin_verdict(correct_a, correct_b, margin: float = 0.002) -> str:
-    """For two runs meant to be twins (same model, two engines): does TOST call them equal?"""
-    return equivalence_tost(correct_a, correct_b, margin)["verdict"]
+def twin_verdict(equivalence: dict, p_holm: float) -> str:
+    """The verdict on two runs meant to be twins (one model, two engines), in three words.
+
+    "equivalent" when TOST shows them equal within ±margin (`equivalence_tost`), else
+    "different" when McNemar's Holm-corrected p is below ALPHA, else "inconclusive": a pair
+    is never called different only because it was not shown equivalent.
+    """
+    if equivalence["equivalent"]:
+        return "equivalent"
+    return "different" if p_holm < ALPHA else "inconclusive"
 
 
 def _mcnemar_verdict(name_a: str, name_b: str, test: dict, p_holm: float) -> str:
@@ -222,12 +224,14 @@ def _mcnemar_verdict(name_a: str, name_b: str, test: dict, p_holm: float) -> str
 
 
 def compare_pairs(
-    outcomes: Mapping[str, np.ndarray], pairs: Sequence[tuple[str, str]], margin: float = 0.002
+    outcomes: Mapping[str, np.ndarray],
+    pairs: Sequence[tuple[str, str]],
+    margin: float = TWIN_MARGIN,
 ) -> list[dict]:
     """McNemar on each pair of runs, Holm-corrected over all the pairs given.
 
-    `outcomes` maps a run name to its per-image outcomes. Each entry also carries the TOST
-    `equivalence` verdict at ±margin, for pairs that are meant to be twins.
+    `outcomes` maps a run name to its per-image outcomes. Each entry also carries, for pairs
+    that are meant to be twins, the TOST p-value at ±margin (`tost_p`) and the `twin_verdict`.
     """
     if not pairs:
         raise ValueError("no pairs of runs to compare")
@@ -236,14 +240,15 @@ def compare_pairs(
         raise ValueError(f"no per-image outcomes for run(s) {missing}; evaluate them first")
     tests = [mcnemar_exact(outcomes[a], outcomes[b]) for a, b in pairs]
     adjusted = holm([test["p_value"] for test in tests])
-    return [
-        {
-            "a": a,
-            "b": b,
-            **test,
-            "p_holm": p_holm,
-            "verdict": _mcnemar_verdict(a, b, test, p_holm),
-            "equivalence": twin_verdict(outcomes[a], outcomes[b], margin),
-        }
-        for (a, b), test, p_holm in zip(pairs, tests, adjusted, strict=True)
-    ]
+    rows = []
+    for (a, b), test, p_holm in zip(pairs, tests, adjusted, strict=True):
+        equivalence = equivalence_tost(outcomes[a], outcomes[b], margin)
+        rows.append(
+            {"a": a, "b": b, **test, "p_holm": p_holm}
+            | {
+                "verdict": _mcnemar_verdict(a, b, test, p_holm),
+                "tost_p": equivalence["p_value"],
+                "twin_verdict": twin_verdict(equivalence, p_holm),
+            }
+        )
+    return rows

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab import fileio
+from cnnlab.analysis.stats import ALPHA, TWIN_MARGIN
 from cnnlab.errors import UserError
 from cnnlab.report import findings, targets
 from cnnlab.rundir import RunDir
@@ -78,6 +79,7 @@ def _summary_row(run: Run) -> dict:
     return {
         "model": run.config.get("model"),
         "engine": run.config.get("engine"),
+        "seed": run.config.get("seed"),
         "test_accuracy": (run.evaluation or {}).get("accuracy"),
         "best_val_accuracy": max(val) if val else None,
         "epochs": status.get("epochs_done", len(run.epochs)),
@@ -217,11 +219,17 @@ def _significance(statistics: dict | None, out_dir: Path, md_base: Path) -> dict
         return None
     chart = out_dir / "seed_accuracies.png"
     viz.save_png(viz.render_seed_accuracies(statistics["aggregates"]), chart)
+    caption = f"Test accuracy of every seed, mean and {significance.CONFIDENCE} interval"
     return {
         "aggregates": significance.aggregate_rows(statistics),
         "comparisons": significance.mcnemar_rows(statistics),
-        "margin": statistics.get("twin_margin", 0.002),
-        "chart": _picture(chart, "Test accuracy of every seed, mean and 95% interval", md_base),
+        "seed_comparisons": significance.seed_rows(statistics),
+        "mcnemar_question": significance.MCNEMAR_QUESTION,
+        "seeds_question": significance.SEEDS_QUESTION,
+        "confidence": significance.CONFIDENCE,
+        "alpha": f"{ALPHA:g}",
+        "margin": statistics.get("twin_margin", TWIN_MARGIN),
+        "chart": _picture(chart, caption, md_base),
     }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.analysis.metrics import top_confusions
+from cnnlab.analysis.stats import ALPHA
 from cnnlab.training.engines import REFERENCE, SCRATCH
 
 
@@ -28,6 +29,12 @@ def duration(seconds: float | None) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
+def points(fraction: float | None) -> str:
+    """A spread of accuracies in percentage points: 0.0013 -> "0.13 pt" (not "0.13%", which
+    would read as a fraction of the accuracy)."""
+    return "—" if fraction is None else f"{100 * fraction:.2f} pt"
+
+
 def thousands(n: int | None) -> str:
     return "—" if n is None else f"{n:,}"
 
@@ -36,7 +43,13 @@ def ratio(x: float | None) -> str:
     return "—" if x is None else f"{x:.1f}×"
 
 
-FILTERS = {"percent": percent, "duration": duration, "thousands": thousands, "ratio": ratio}
+FILTERS = {
+    "percent": percent,
+    "points": points,
+    "duration": duration,
+    "thousands": thousands,
+    "ratio": ratio,
+}
 
 
 def name(row: dict) -> str:
@@ -70,13 +83,45 @@ def per_class_table(per_class: dict) -> list[dict]:
     ]
 
 
+def per_recipe(rows: list[dict]) -> list[dict]:
+    """One row per (model, engine). With several seeds its test accuracy and seconds per epoch
+    are the means over the seeds, so findings rank architectures, never one seed of a model
+    against another; with one seed per (model, engine) the rows are returned as they are."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["model"], row["engine"]), []).append(row)
+    if all(len(members) == 1 for members in groups.values()):
+        return rows
+    recipes = []
+    for (model, engine), members in groups.items():
+        accuracies = [r["test_accuracy"] for r in members if r["test_accuracy"] is not None]
+        seconds = [r["seconds_per_epoch"] for r in members if r["seconds_per_epoch"]]
+        recipes.append(
+            members[0]
+            | {
+                "name": f"{model} · {engine} (mean of {len(members)} seeds)",
+                "recipe": f"{model} · {engine}",
+                "test_accuracy": float(np.mean(accuracies)) if accuracies else None,
+                "seconds_per_epoch": float(np.mean(seconds)) if seconds else None,
+            }
+        )
+    return recipes
+
+
 def _gap_is_real(best: dict, second: dict, statistics: dict | None, test_count) -> bool:
-    """Is best ahead of second? McNemar after Holm when summary.json has the pair, else a gap
+    """Is best ahead of second? For seed means: the across-seed interval of summary.json
+    excludes 0. For single runs: McNemar after Holm when summary.json has the pair, else a gap
     beyond two standard errors of a difference of two accuracies on `test_count` images."""
+    if "recipe" in best:
+        recipes = {best["recipe"], second["recipe"]}
+        for s in (statistics or {}).get("seed_comparisons", []):
+            if {s["a"], s["b"]} == recipes:
+                return s["low"] is not None and (s["low"] > 0 or s["high"] < 0)
+        return False
     names = {Path(best["run_dir"]).name, Path(second["run_dir"]).name}
     for c in (statistics or {}).get("comparisons", []):
         if {c["a"], c["b"]} == names:
-            return c["p_holm"] < 0.05
+            return c["p_holm"] < ALPHA
     if not test_count:
         return False
     p = best["test_accuracy"]
@@ -128,16 +173,24 @@ def _noise_finding(rows: list[dict], test_count: int | None) -> list[str]:
     ]
 
 
-def _confusion_findings(matrices: dict[str, np.ndarray]) -> list[str]:
+def _confusion_findings(matrices: dict[str, np.ndarray], rows: list[dict]) -> list[str]:
     """Each model's own most frequent confusion (a sum over models would count one test image
-    once per model and hide which model makes which mistake)."""
-    per_model = []
+    once per model and hide which model makes which mistake); the seeds of one model are
+    summed, so that they are not set side by side."""
+    recipe = {r.get("name"): f"{r['model']} · {r['engine']}" for r in rows}
+    grouped: dict[str, list[tuple[str, np.ndarray]]] = {}
     for run_name, cm in matrices.items():
-        top = top_confusions(cm, k=1)
+        grouped.setdefault(recipe.get(run_name, run_name), []).append((run_name, np.asarray(cm)))
+    per_model = []
+    for key, members in grouped.items():
+        top = top_confusions(np.sum([cm for _, cm in members], axis=0), k=1)
         if top:
             t = top[0]
+            label, over = (
+                (key, f" over {len(members)} seeds") if len(members) > 1 else (members[0][0], "")
+            )
             per_model.append(
-                f"{run_name}: a true {t['true']} predicted as {t['predicted']} ({t['count']}×)"
+                f"{label}: a true {t['true']} predicted as {t['predicted']} ({t['count']}×{over})"
             )
     if not per_model:
         return []
@@ -192,11 +245,12 @@ def summarize(
     paired tests of summary.json (`statistics`) where they were computed."""
     from cnnlab.report.significance import significance_findings
 
+    recipes = per_recipe(rows)
     return (
-        _accuracy_findings(rows, statistics, test_count)
+        _accuracy_findings(recipes, statistics, test_count)
         + significance_findings(statistics or {})
         + _noise_finding(rows, test_count)
-        + _confusion_findings(matrices)
-        + _speed_findings(rows)
-        + _engine_findings(rows)
+        + _confusion_findings(matrices, rows)
+        + _speed_findings(recipes)
+        + _engine_findings(recipes)
     )
