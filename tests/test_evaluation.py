@@ -8,8 +8,9 @@ import pytest
 from PIL import Image
 from tensorboard.backend.event_processing import event_accumulator
 
-from cnnlab.analysis.metrics import format_probability
+from cnnlab.analysis.tensorboard_summary import top3_tag
 from cnnlab.cli import main
+from cnnlab.viz.scores import short_score
 
 
 @pytest.fixture(scope="module", params=["cnn2-scratch", "cnn2-torch"])
@@ -68,13 +69,14 @@ def test_tensorboard_holds_the_evaluation_images(evaluated):
     tags = acc.Tags()["images"]
     assert "evaluation/confusion_matrix" in tags
     assert "evaluation/top3" in tags
-    assert sorted(t for t in tags if t.startswith("top3/")) == sorted(
-        f"top3/class_{c}" for c in range(10)
-    )
     summary = json.loads((evaluated / "evaluation.json").read_text())
+    # each class's image is tagged with the class and its three scores (the Images tab)
+    assert sorted(t for t in tags if t.startswith("top3/")) == sorted(
+        top3_tag(e["class"], e["scores"], e["true_labels"]) for e in summary["top_scoring"]
+    )
     first = summary["top_scoring"][0]
     text = acc.Tensors("top3/scores/text_summary")[-1].tensor_proto.string_val[0].decode()
-    assert f"| 0 | {first['indices'][0]} | {format_probability(first['scores'][0])} |" in text
+    assert f"| 0 | {first['indices'][0]} | {short_score(first['scores'][0])} |" in text
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path, trained_runs, capsys):

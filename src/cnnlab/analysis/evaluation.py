@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.analysis import metrics, stats
-from cnnlab.analysis.metrics import PROBABILITY_NOTE, format_probability
-from cnnlab.analysis.tensorboard_summary import write_comparison_summaries
+from cnnlab.analysis.tensorboard_summary import write_comparison_summaries, write_top3_images
 from cnnlab.data import load_mnist, normalize
 from cnnlab.fileio import write_bytes, write_json, write_text
 from cnnlab.rundir import EVALUATION, PROBABILITIES, RunDir
@@ -128,32 +127,10 @@ def _confusion_csv(cm: np.ndarray) -> str:
     return "\n".join([header, *rows]) + "\n"
 
 
-def _top3_strip(images: np.ndarray, indices, labels, target: int, scale: int = 4) -> np.ndarray:
-    """The k images of one class side by side (RGB), a red frame on those not of that class."""
-    tiles = []
-    for i in indices:
-        grey = np.kron(images[i], np.ones((scale, scale), dtype=np.uint8))  # (112, 112)
-        tile = np.repeat(grey[:, :, None], 3, axis=2)
-        tile = np.pad(tile, ((3, 3), (3, 3), (0, 0)), constant_values=255)
-        if labels[i] != target:
-            red = np.array([220, 30, 30], dtype=np.uint8)
-            tile[:3], tile[-3:], tile[:, :3], tile[:, -3:] = red, red, red, red
-        tiles.append(tile)
-    return np.concatenate(tiles, axis=1)
-
-
 def _log_to_tensorboard(tb, summary, pictures, images, probabilities, top, labels) -> None:
     for name, rgb in pictures.items():
         tb.image(f"evaluation/{name}", rgb)
-    lines = ["| class | test image | score | true label |", "|---|---|---|---|"]
-    for c in range(10):
-        scores = probabilities[top[c], c]
-        # the tag stays fixed so a re-run replaces it; the scores are in the text table
-        tb.image(f"top3/class_{c}", _top3_strip(images, top[c], labels, c))
-        for i, s in zip(top[c], scores, strict=True):
-            mark = "" if labels[i] == c else " **wrong**"
-            lines.append(f"| {c} | {i} | {format_probability(s)} | {labels[i]}{mark} |")
-    tb.text("top3/scores", "\n".join(lines) + "\n\n" + PROBABILITY_NOTE)
+    write_top3_images(tb.writer, images, probabilities, top, labels)
 
 
 def format_table(summary: dict) -> str:

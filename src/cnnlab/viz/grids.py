@@ -6,21 +6,23 @@ import math
 
 import numpy as np
 
-from cnnlab.analysis.metrics import format_probability
 from cnnlab.viz.plots import ERROR_RED, figure_to_rgb, frame, new_figure, show_digit
+from cnnlab.viz.scores import short_score
 
-CELL_WIDTH, CELL_HEIGHT = 0.95, 1.15  # inches per digit (and its title) in the top-k grid
+# inches per digit, with its score above and room for "true 7" below, in the top-k grid
+CELL_WIDTH, CELL_HEIGHT = 1.05, 1.3
 
 
 def _show_scored_digit(ax, image: np.ndarray, score: float, label: int, target: int) -> None:
-    """One digit titled with its score for class `target`; red, with its label, when wrong."""
+    """One digit titled with its score for class `target`; red, with its label below, when
+    the image is not of that class."""
     show_digit(ax, image)
-    text = format_probability(score)
     if label == target:
-        ax.set_title(text, fontsize=8, pad=2)
+        ax.set_title(short_score(score), fontsize=8, pad=2)
         frame(ax, "#999999", 0.6)
     else:
-        ax.set_title(f"{text}  true: {label}", fontsize=8, pad=2, color=ERROR_RED, weight="bold")
+        ax.set_title(short_score(score), fontsize=8, pad=2, color=ERROR_RED, weight="bold")
+        ax.set_xlabel(f"true {label}", fontsize=8, labelpad=1, color=ERROR_RED, weight="bold")
         frame(ax, ERROR_RED, 3.0)
 
 
@@ -33,21 +35,27 @@ def render_top_scoring(
     """One row per class c, its k highest-scoring test images left to right.
 
     images: (N, 28, 28) uint8; labels: (N,); probabilities: (N, C); indices: (C, k) from
-    `top_scoring_images`. Each image is titled with its probability for the row's class; an
-    image whose true label is not c gets a red frame and "true: 7". Returns RGB uint8.
+    `top_scoring_images`. Each image is titled with its probability for the row's class
+    (`short_score`); an image whose true label is not c gets a red frame and "true 7" below.
+    Returns RGB uint8.
     """
+    return figure_to_rgb(top_scoring_figure(images, labels, probabilities, indices))
+
+
+def top_scoring_figure(images, labels, probabilities, indices):
+    """The matplotlib Figure of `render_top_scoring` (tests measure its labels)."""
     indices = np.asarray(indices)
     num_classes, k = indices.shape
-    fig = new_figure(0.9 + CELL_WIDTH * k, 0.75 + CELL_HEIGHT * num_classes, layout=None)
+    fig = new_figure(0.9 + CELL_WIDTH * k, 0.95 + CELL_HEIGHT * num_classes, layout=None)
     # Fixed margins (in figure fractions) rather than a layout engine: 10 x k small axes lay out
     # the same every time, and the row label fits in the left margin.
     fig.subplots_adjust(
         left=0.8 / fig.get_figwidth(),
         right=1 - 0.1 / fig.get_figwidth(),
-        top=1 - 0.7 / fig.get_figheight(),
-        bottom=0.05 / fig.get_figheight(),
+        top=1 - 0.9 / fig.get_figheight(),
+        bottom=0.2 / fig.get_figheight(),
         wspace=0.1,
-        hspace=0.3,
+        hspace=0.45,
     )
     axes = fig.subplots(num_classes, k, squeeze=False)
     fig.text(
@@ -61,7 +69,7 @@ def render_top_scoring(
     fig.text(
         0.5,
         1 - 0.35 / fig.get_figheight(),
-        "score = probability of the row's class",
+        "score = probability of the row's class\n1 − 5.6e-13 is 1 minus 0.00000000000056",
         ha="center",
         va="top",
         fontsize=8,
@@ -79,7 +87,7 @@ def render_top_scoring(
         )
         for ax, i in zip(axes[c], indices[c], strict=True):
             _show_scored_digit(ax, images[i], probabilities[i, c], int(labels[i]), c)
-    return figure_to_rgb(fig)
+    return fig
 
 
 def render_worst_errors(
