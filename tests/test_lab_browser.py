@@ -9,11 +9,6 @@ Screenshots go to tests/artifacts/.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,8 +16,7 @@ import pytest
 pytest.importorskip("fastapi", reason="the lab needs the [lab] extra")
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
 
-from browser import CHROMIUM_FLAGS, chromium_or_skip  # noqa: E402
-from cnnlab.lab.bench import free_port  # noqa: E402
+from browser import CHROMIUM_FLAGS, chromium_or_skip, lab_server  # noqa: E402
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 RUNS = ("cnn2-scratch", "cnn2-torch", "mlp3-scratch")
@@ -67,38 +61,8 @@ def server(trained_runs, mnist_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-browser-runs")
     for name in RUNS:
         (root / name).symlink_to(trained_runs[name], target_is_directory=True)
-    port = free_port()
-    env = os.environ | {"CNNLAB_DATA": str(mnist_dir)}
-    command = [sys.executable, "-m", "cnnlab", "lab", "--runs", str(root), "--port", str(port)]
-    log = (root / "lab.log").open("wb")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_until_up(url, process, root / "lab.log")
+    with lab_server(root, mnist_dir) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout_s: float = 240) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = log.read_text(errors="replace")
-            pytest.fail(f"cnnlab lab exited ({process.returncode}): {output[-2000:]}")
-        try:
-            with urllib.request.urlopen(url + "api/runs", timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"cnnlab lab did not answer at {url} within {timeout_s} s")
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +153,118 @@ def test_a_confusion_cell_opens_its_test_images(page):
     )
     assert page.locator("#cell-images img").count() > 10
     page.screenshot(path=str(ARTIFACTS / "lab-confusion.png"), full_page=True)
+
+
+# -- a phone photo dropped into the page -------------------------------------------------
+
+
+def phone_photo(path: Path, size=(4000, 3000), fmt: str = "JPEG", rotated: bool = True) -> Path:
+    """A photo-like picture of a hand-drawn 7: dark pen on unevenly lit, noisy, warm paper.
+
+    With `rotated`, the pixels are stored turned a quarter left with EXIF orientation 6, as a
+    phone held upright stores them, so only a reader that applies the tag sees an upright 7."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFilter
+
+    w, h = size
+    s = h / 280  # the pad's 7, scaled to the photo
+    mask = Image.new("L", size, 0)
+    stroke = [(w / 2 + (x - 140) * s, y * s) for x, y in STROKES[7][0]]
+    ImageDraw.Draw(mask).line(stroke, fill=255, width=round(18 * s), joint="curve")
+    ink = np.asarray(mask.filter(ImageFilter.GaussianBlur(3 * s)), dtype=np.float32) / 255
+    rng = np.random.default_rng(7)
+    light = 205 + 25 * np.linspace(0, 1, w, dtype=np.float32)[None, :]  # a lamp on the right
+    paper = light + rng.normal(0, 6, (h, w)).astype(np.float32)
+    grey = paper * (1 - ink) + 45 * ink  # (H, W)
+    rgb = np.clip(np.stack([grey + 8, grey + 3, grey - 8], axis=-1), 0, 255).astype(np.uint8)
+    img = Image.fromarray(rgb)
+    exif = Image.Exif()
+    if rotated:
+        img = img.transpose(Image.Transpose.ROTATE_90)
+        exif[0x0112] = 6  # Orientation: turn 90 degrees clockwise to show
+    if fmt == "GIF":
+        img = img.convert("P", palette=Image.Palette.ADAPTIVE)
+    img.save(path, format=fmt, quality=92, exif=exif.tobytes()) if fmt == "JPEG" else img.save(
+        path, format=fmt
+    )
+    return path
+
+
+def drop_file(page, path: Path, mime: str) -> None:
+    """Drop `path` onto the pad as a user drags a file from their desktop; wait for the answer."""
+    import base64
+
+    answers = int(page.evaluate("Number(document.body.dataset.answers || 0)"))
+    transfer = page.evaluate_handle(
+        """([data, name, mime]) => {
+             const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+             const transfer = new DataTransfer();
+             transfer.items.add(new File([bytes], name, { type: mime }));
+             return transfer;
+           }""",
+        [base64.b64encode(path.read_bytes()).decode(), path.name, mime],
+    )
+    page.dispatch_event("#canvas", "drop", {"dataTransfer": transfer})
+    page.wait_for_function(f"Number(document.body.dataset.answers || 0) > {answers}")
+
+
+def cli_predictions(trained_runs, picture: Path) -> dict[str, str]:
+    """What `cnnlab predict RUN picture --json` says, run by run."""
+    import contextlib
+    import io
+
+    from cnnlab.cli import main
+
+    answers = {}
+    for run in RUNS:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main(["predict", str(trained_runs[run]), str(picture), "--json"]) == 0
+        answers[run] = str(json.loads(out.getvalue())[0]["prediction"])
+    return answers
+
+
+def page_input(page):
+    """The 28x28 input the lab prepared from what the page sent, as an array."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    url = page.evaluate("document.querySelector('#input').src")
+    with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as img:
+        return np.asarray(img.convert("L"), dtype=np.float64)
+
+
+def test_a_dropped_4000x3000_phone_photo_is_scaled_in_the_page_and_every_run_answers(
+    page, trained_runs, tmp_path
+):
+    import numpy as np
+
+    from cnnlab.data.imageprep import load_digit
+
+    photo = phone_photo(tmp_path / "photo.jpg")
+    assert photo.stat().st_size > 2 * 2**20  # more than the server takes in one body
+    drop_file(page, photo, "image/jpeg")
+    sent = page.text_content("#sent")
+    assert "scaled from 4000×3000" in sent  # EXIF applied: the stored pixels are 3000×4000
+    assert all(k.isdigit() for k in predictions(page).values())
+    assert predictions(page) == cli_predictions(trained_runs, photo)
+    # The page's upright picture and the CLI's reading of the file make the same 28x28 input.
+    cli_input = load_digit(photo).astype(np.float64)
+    assert np.corrcoef(page_input(page).ravel(), cli_input.ravel())[0, 1] > 0.9
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "lab-phone-photo.png"), full_page=True)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime"), [("PNG", "image/png"), ("WEBP", "image/webp"), ("GIF", "image/gif")]
+)
+def test_png_webp_and_gif_pictures_answer_as_cnnlab_predict_does(
+    page, trained_runs, tmp_path, fmt, mime
+):
+    picture = phone_photo(tmp_path / f"photo.{fmt.lower()}", (1600, 1200), fmt, rotated=False)
+    drop_file(page, picture, mime)
+    assert "scaled from 1600×1200" in page.text_content("#sent")
+    assert predictions(page) == cli_predictions(trained_runs, picture)

@@ -2,7 +2,7 @@
 
 Every error is JSON `{"error": sentence}`. Runs are looked up by the ids GET /api/runs lists;
 no endpoint takes a path. The model work of a request runs in a worker thread, off the event
-loop.
+loop. Request bodies pass `bodylimit.BodyLimit` first: an oversized one never reaches a route.
 """
 
 from __future__ import annotations
@@ -18,28 +18,10 @@ from starlette.exceptions import HTTPException
 
 from cnnlab.errors import UserError
 from cnnlab.lab import activations, inference, testset
+from cnnlab.lab.bodylimit import BodyLimit
 from cnnlab.lab.runs import RunRegistry, UnknownRunError
 
 STATIC_DIR = Path(str(resources.files("cnnlab.lab") / "static"))
-
-
-class BodyTooLargeError(Exception):
-    """The request body passed `inference.MAX_BODY_BYTES`."""
-
-
-async def read_body(request: Request, limit: int = inference.MAX_BODY_BYTES) -> bytes:
-    """The request body, refused (BodyTooLargeError) as soon as it passes `limit` bytes, whether or
-    not the client announced its length."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise BodyTooLargeError
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLargeError
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _error(status: int, sentence: str) -> JSONResponse:
@@ -59,11 +41,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def no_such_image(request: Request, err: testset.NoSuchImageError) -> JSONResponse:
         return _error(404, "the test set has images 0 to 9999 only.")
 
-    @app.exception_handler(BodyTooLargeError)
-    async def too_large(request: Request, err: BodyTooLargeError) -> JSONResponse:
-        megabytes = inference.MAX_BODY_BYTES // 2**20
-        return _error(413, f"the request body is over {megabytes} MB; send a smaller picture.")
-
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, err: HTTPException) -> JSONResponse:
         sentence = "not found." if err.status_code == 404 else str(err.detail)
@@ -78,6 +55,7 @@ def create_app(runs_dir: str | Path, data_dir: str | Path | None = None) -> Fast
     app = FastAPI(title="cnnlab lab", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.registry = registry
     _install_error_handlers(app)
+    app.add_middleware(BodyLimit)
 
     def ready_run(run_id: str):
         run = registry.get(run_id)
@@ -92,7 +70,7 @@ def create_app(runs_dir: str | Path, data_dir: str | Path | None = None) -> Fast
 
     @app.post("/api/predict")
     async def predict(request: Request) -> dict:
-        body = await read_body(request)
+        body = await request.body()  # at most BodyLimit's bound
         content_type = request.headers.get("content-type", "")
         digit = inference.decode_digit(body, content_type)
         await run_in_threadpool(registry.refresh)
@@ -101,7 +79,7 @@ def create_app(runs_dir: str | Path, data_dir: str | Path | None = None) -> Fast
     @app.post("/api/activations/{run_id}")
     async def layer_activations(run_id: str, request: Request) -> dict:
         run = ready_run(run_id)
-        body = await read_body(request)
+        body = await request.body()  # at most BodyLimit's bound
         digit = inference.decode_digit(body, request.headers.get("content-type", ""))
         return await run_in_threadpool(activations.inside, run, digit)
 

@@ -19,7 +19,6 @@ import numpy as np
 from cnnlab.errors import UserError
 from cnnlab.lab.runs import LabRun
 
-MAX_BODY_BYTES = 2 * 2**20  # larger request bodies get 413
 DATA_URL_PREFIX = "data:image/"
 
 

@@ -4,7 +4,7 @@
 const $ = (selector) => document.querySelector(selector);
 const canvas = $("#canvas");
 const pen = canvas.getContext("2d");
-const state = { runs: [], undo: [], timer: null, lastInput: null, insideLayers: [] };
+const state = { runs: [], undo: [], timer: null, lastInput: null, insideLayers: [], picture: null };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -44,6 +44,7 @@ function setUpPad() {
   let drawing = false;
   canvas.addEventListener("pointerdown", (event) => {
     state.undo.push(pen.getImageData(0, 0, canvas.width, canvas.height));
+    usePad();
     drawing = true;
     canvas.setPointerCapture(event.pointerId);
     pen.lineWidth = 20; pen.lineCap = "round"; pen.lineJoin = "round"; pen.strokeStyle = "#000";
@@ -56,28 +57,30 @@ function setUpPad() {
   const end = () => { if (drawing) { drawing = false; schedulePredict(); } };
   canvas.addEventListener("pointerup", end);
   canvas.addEventListener("pointercancel", end);
-  $("#clear").addEventListener("click", () => { state.undo.push(snapshot()); clearPad(); showBlank(); });
+  $("#clear").addEventListener("click", () => { state.undo.push(snapshot()); usePad(); clearPad(); showBlank(); });
   $("#undo").addEventListener("click", () => {
-    if (state.undo.length) { pen.putImageData(state.undo.pop(), 0, 0); schedulePredict(); }
+    if (state.undo.length) { usePad(); pen.putImageData(state.undo.pop(), 0, 0); schedulePredict(); }
   });
   document.addEventListener("paste", (event) => {
     const item = [...event.clipboardData.items].find((i) => i.type.startsWith("image/"));
-    if (item) loadPicture(URL.createObjectURL(item.getAsFile()), false);
+    if (item) dropPicture(item.getAsFile());
   });
-  canvas.addEventListener("dragover", (event) => event.preventDefault());
-  canvas.addEventListener("drop", (event) => {
+  // A file dropped anywhere is taken as the picture; the browser never navigates away to it.
+  document.addEventListener("dragover", (event) => event.preventDefault());
+  document.addEventListener("drop", (event) => {
     event.preventDefault();
     const file = event.dataTransfer.files[0];
-    if (file) loadPicture(URL.createObjectURL(file), false);
+    if (file) dropPicture(file);
   });
 }
 
 function snapshot() { return pen.getImageData(0, 0, canvas.width, canvas.height); }
 
-function loadPicture(url, invert) {
+function loadPicture(url, invert) {  // a 28x28 test image, drawn into the pad
   const img = new Image();
   img.onload = () => {
     state.undo.push(snapshot());
+    usePad();
     clearPad();
     pen.save();
     if (invert) pen.filter = "invert(1)";  // MNIST is light on dark; the pad is dark on light
@@ -87,6 +90,73 @@ function loadPicture(url, invert) {
     schedulePredict();
   };
   img.src = url;
+}
+
+// -- a dropped or pasted picture: scaled here, so a 12 MB phone photo is sent like a drawing --
+
+const PICTURE_SIDE = 1024;  // the longest side a picture is sent at, at most
+const PICTURE_BYTES = 1.5 * 2 ** 20;  // under the server's 2 MB bound on a request body
+const SMALLER_SIDES = [1024, 768, 512, 384];
+
+function encode(bitmap, side, type) {
+  const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
+  const out = document.createElement("canvas");
+  out.width = Math.max(1, Math.round(bitmap.width * scale));
+  out.height = Math.max(1, Math.round(bitmap.height * scale));
+  const ctx = out.getContext("2d");
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(bitmap, 0, 0, out.width, out.height);
+  return new Promise((resolve) => out.toBlob(
+    (blob) => resolve({ blob, width: out.width, height: out.height }), type, 0.9));
+}
+
+async function scaledPicture(bitmap) {
+  // PNG keeps transparency (the server reads a light digit on a transparent background);
+  // a photo's noise makes PNG large, so then WebP, lossy, at smaller sizes until it fits.
+  const png = await encode(bitmap, PICTURE_SIDE, "image/png");
+  if (png.blob.size <= PICTURE_BYTES) return png;
+  let last = png;
+  for (const side of SMALLER_SIDES) {
+    last = await encode(bitmap, side, "image/webp");
+    if (last.blob.size <= PICTURE_BYTES) return last;
+  }
+  return last;  // the server answers its 413 sentence if even this is too large
+}
+
+function showOnPad(bitmap) {  // the whole picture, aspect kept, on the white pad
+  const scale = Math.min(canvas.width / bitmap.width, canvas.height / bitmap.height);
+  const w = bitmap.width * scale, h = bitmap.height * scale;
+  clearPad();
+  pen.drawImage(bitmap, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
+}
+
+function kilobytes(bytes) { return bytes < 2 ** 20 ? `${Math.round(bytes / 1024)} KB` : `${(bytes / 2 ** 20).toFixed(1)} MB`; }
+
+async function dropPicture(file) {
+  let bitmap;
+  try {
+    // EXIF orientation applied: a phone photo taken upright is upright here.
+    bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+  } catch {
+    status(`${file.name || "the pasted picture"} is not a picture this browser can read`);
+    return;
+  }
+  const picture = await scaledPicture(bitmap);
+  state.undo.push(snapshot());
+  showOnPad(bitmap);
+  const kind = picture.blob.type.replace("image/", "").toUpperCase();
+  const scaled = picture.width === bitmap.width && picture.height === bitmap.height
+    ? "not scaled" : `scaled from ${bitmap.width}×${bitmap.height}`;
+  $("#sent").textContent = `sent ${picture.width}×${picture.height} ${kind}, ` +
+    `${kilobytes(picture.blob.size)} (${scaled}; the file was ${kilobytes(file.size)})`;
+  bitmap.close();
+  state.picture = picture.blob;
+  schedulePredict();
+}
+
+function usePad() {  // from now on the pad's drawing is what is sent
+  state.picture = null;
+  $("#sent").textContent = "";
 }
 
 function showBlank() {
@@ -103,9 +173,9 @@ function schedulePredict() {
 function canvasBlob() { return new Promise((resolve) => canvas.toBlob(resolve, "image/png")); }
 
 async function predict() {
-  const body = await canvasBlob();
+  const body = state.picture || await canvasBlob();
   try {
-    const answer = await api("/api/predict", { method: "POST", body, headers: { "Content-Type": "image/png" } });
+    const answer = await api("/api/predict", { method: "POST", body, headers: { "Content-Type": body.type } });
     state.lastInput = body;
     $("#input").src = answer.input;
     for (const result of answer.runs) showAnswer(result);
@@ -178,7 +248,7 @@ async function inside() {
   if (!runId || !state.lastInput) { $("#layers").textContent = "Draw a digit first."; return; }
   try {
     const answer = await api(`/api/activations/${encodeURIComponent(runId)}`,
-      { method: "POST", body: state.lastInput, headers: { "Content-Type": "image/png" } });
+      { method: "POST", body: state.lastInput, headers: { "Content-Type": state.lastInput.type } });
     bars(answer.probabilities, $("#scores"));
     $("#filters").replaceChildren(answer.filters
       ? el("img", { src: answer.filters.image, style: `width:${8 * imageWidth(answer.filters)}px`, alt: "first-layer filters" })
