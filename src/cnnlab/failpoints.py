@@ -29,6 +29,7 @@ WHEN = ("before", "after")
 # run-directory cleanup after a crash, and the grid's install of a finished run.
 FAILPOINTS = (
     "metrics.jsonl-append",
+    "evaluation.json-removed",
     "tensorboard-events",
     "tensorboard-replace",
     "leftovers-removed",

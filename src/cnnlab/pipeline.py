@@ -23,16 +23,13 @@ from cnnlab.runlock import locked_all
 from cnnlab.text import count_noun, text_table
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.engines import REFERENCE, SCRATCH, available, engine_class
+from cnnlab.training.run_settings import check_reuse
 
 MODELS = COMPARISON_MODELS
 ENGINES = (SCRATCH, REFERENCE)  # the default comparison: the NumPy engine and its PyTorch twin
 # The quick profile: a few thousand images, one epoch, every step of the pipeline.
 QUICK = {"epochs": 1, "train_size": 3000, "val_size": 500}
-# Settings that must match for a finished run directory to be reused.
 RunKey = tuple[str, str, int]  # (model, engine, seed)
-REUSE_KEYS = (
-    "epochs", "batch_size", "optimizer", "lr", "lr_schedule", "seed", "train_size", "arch"
-)  # fmt: skip
 
 
 @dataclass
@@ -92,14 +89,9 @@ def _state(cfg: TrainConfig, run: RunDir) -> str:
     """'new', 'finished' (reusable), or 'unfinished' (resumable)."""
     if not run.has_run():
         return "new"
-    saved, wanted = run.config(), cfg.resolved()
-    different = [k for k in REUSE_KEYS if saved.get(k) != getattr(wanted, k)]
-    if different:
-        raise UserError(
-            f"{run.path} holds a run with other settings ({', '.join(different)}); "
-            "add --force to retrain it, or choose another --out."
-        )
-    if run.status()["complete"]:
+    # the settings that must match are the ones a resume checks (training.run_settings)
+    more_epochs = check_reuse(run.config(), cfg.resolved(), run.path)
+    if run.status()["complete"] and not more_epochs:
         return "finished"
     # killed before its first checkpoint: nothing to continue, so it starts over (--force)
     return "unfinished" if run.checkpoint(cfg.engine).is_file() else "new"

@@ -124,7 +124,10 @@ class RunDir:
         directory that is not a cnnlab run (it writes nothing itself)."""
         if self.path.exists() and not self.path.is_dir():
             raise UserError(f"{self.path} is a file, not a directory; choose another --name.")
-        others = [p for p in self.path.iterdir() if p.name != LOCK] if self.path.exists() else []
+        from cnnlab.training.leftovers import leftovers
+
+        ignored = {self.path / LOCK, *leftovers(self.path)} if self.path.is_dir() else set()
+        others = [p for p in self.path.iterdir() if p not in ignored] if self.path.exists() else []
         if not others or self.is_cnnlabs():
             return
         checkpoints = [p.name for p in self.written_files() if p.name.startswith("checkpoint")]
@@ -198,13 +201,16 @@ class RunDir:
     # -- evaluation -------------------------------------------------------------------------
 
     def evaluation(self) -> dict[str, Any] | None:
-        """evaluation.json, or None before `cnnlab evaluate` ran."""
+        """evaluation.json, or None before `cnnlab evaluate` ran or when it is stale."""
         path = self.path / EVALUATION
         if not path.exists():
             return None
         evaluation = read_json_file(path)
         check_fields(path, evaluation, EVALUATION_FIELDS, "rerun `cnnlab evaluate` on this run")
-        return evaluation
+        from cnnlab.training.checkpoint import evaluation_is_current
+
+        # of an older checkpoint (a resume trained on): stale, never shown; `run` redoes it
+        return evaluation if evaluation_is_current(self.path, evaluation) else None
 
     # -- checkpoints and clearing -----------------------------------------------------------
 

@@ -15,9 +15,12 @@ import numpy as np
 from cnnlab.analysis import metrics, stats
 from cnnlab.analysis.tensorboard_summary import write_comparison_summaries, write_top3_images
 from cnnlab.data import load_mnist, normalize
+from cnnlab.failpoints import durable
 from cnnlab.fileio import write_bytes, write_json, write_text
 from cnnlab.rundir import EVALUATION, PROBABILITIES, RunDir
 from cnnlab.scratch.functional import softmax
+from cnnlab.training.checkpoint import checkpoint_digest
+from cnnlab.training.leftovers import remove_leftovers
 from cnnlab.training.loop import predict_logits
 from cnnlab.training.tracking import AnalysisLog
 
@@ -30,11 +33,15 @@ def evaluate_run(run_dir: Path, data_dir=None, device: str = "cpu", quiet: bool 
     """Run the checkpoint on all test images; write evaluation.json, CSV, PNGs, TB images.
 
     Holds the run's lock; everything is computed before the first file is written, so a
-    failure leaves the previous evaluation's files as they were.
+    failure leaves the previous evaluation's files as they were. evaluation.json records the
+    SHA-256 of the checkpoint it evaluated and is removed first and written last: present, it
+    says every other file is there and of that checkpoint; absent or of another checkpoint
+    (`RunDir.evaluation` is then None), the evaluation is redone by `cnnlab run`.
     """
     run = RunDir(run_dir)
     run.require_run()
     with run.lock():
+        remove_leftovers(run.path)  # of a command killed earlier
         return _evaluate_locked(run, data_dir, device, quiet)
 
 
@@ -43,6 +50,8 @@ def _evaluate_locked(run: RunDir, data_dir, device: str, quiet: bool) -> dict:
 
     run_dir = run.path
     engine, config = run.load_trained(device)
+    checkpoint = run.checkpoint(config["engine"])
+    evaluated = {"file": checkpoint.name, "sha256": checkpoint_digest(checkpoint)}
     status = run.status()
     if not status["complete"]:
         print(
@@ -56,6 +65,7 @@ def _evaluate_locked(run: RunDir, data_dir, device: str, quiet: bool) -> dict:
     probabilities = softmax(predict_logits(engine, normalize(data.test_images)))  # (10000, 10)
 
     summary = _summary(labels, probabilities, config, run_dir)
+    summary["checkpoint"] = evaluated | {"epochs_done": status["epochs_done"]}
     top = metrics.top_scoring_images(probabilities, TOP_K)  # (10, 3) test-image indices
     cm = np.asarray(summary["confusion_matrix"])
     label = f"{config['model']} · {config['engine']}"
@@ -63,7 +73,8 @@ def _evaluate_locked(run: RunDir, data_dir, device: str, quiet: bool) -> dict:
     records = run.records()
     if any(r.get("kind") == "epoch" for r in records):
         pictures["curves"] = viz.render_curves(records, title=f"{label}: learning curves")
-    write_json(run_dir / EVALUATION, summary)
+    with durable("evaluation.json-removed"):  # from here on, the old evaluation is gone
+        (run_dir / EVALUATION).unlink(missing_ok=True)
     # float64: near-certain scores (1 - 1e-9) would all round to 1.0 in float32 and tie
     _write_array(run_dir / PROBABILITIES, probabilities)
     write_text(run_dir / "confusion_matrix.csv", _confusion_csv(cm))
@@ -76,6 +87,7 @@ def _evaluate_locked(run: RunDir, data_dir, device: str, quiet: bool) -> dict:
         _log_to_tensorboard(tb, summary, pictures, data.test_images, probabilities, top, labels)
     finally:
         tb.close()
+    write_json(run_dir / EVALUATION, summary)  # last: the evaluation is whole
     return summary
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 
 from cnnlab.commands.arch_options import ARCH_HELP, arch_fields
 from cnnlab.commands.options import add_training_options, directory_name, engine_name, model_name
@@ -36,6 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="one epoch on 256 images, to check the set-up"
     )
+    _record_given(parser)
 
 
 def config_from_args(args: argparse.Namespace, **overrides) -> TrainConfig:
@@ -43,14 +45,30 @@ def config_from_args(args: argparse.Namespace, **overrides) -> TrainConfig:
     return TrainConfig(**(values | overrides))
 
 
+GIVEN = "_given"  # the namespace attribute naming the TrainConfig options given
+
+
 def given_options(args: argparse.Namespace) -> set[str]:
-    """The TrainConfig options set on the command line: those that differ from the parser's
-    defaults (an option given with its default value counts as not given)."""
-    parser = argparse.ArgumentParser()
-    configure(parser)
-    defaults = vars(parser.parse_args([]))
-    fields = TrainConfig.__dataclass_fields__
-    return {k for k, v in vars(args).items() if k in fields and v != defaults.get(k)}
+    """The TrainConfig options set on the command line, whatever their value: `--seed 0` is
+    given even though 0 is the default (a resume checks every given option)."""
+    return set(getattr(args, GIVEN, ()))
+
+
+def _record_given(parser: argparse.ArgumentParser) -> None:
+    """Make each TrainConfig option note in the namespace that it was given."""
+    for action in parser._actions:
+        if action.dest in TrainConfig.__dataclass_fields__:
+            action.__class__ = _noting(type(action))
+
+
+@functools.cache
+def _noting(action_class: type) -> type:
+    class Noting(action_class):
+        def __call__(self, parser, namespace, values, option_string=None):
+            super().__call__(parser, namespace, values, option_string)
+            setattr(namespace, GIVEN, {*getattr(namespace, GIVEN, ()), self.dest})
+
+    return Noting
 
 
 def run(args: argparse.Namespace) -> int:

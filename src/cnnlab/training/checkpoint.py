@@ -6,7 +6,9 @@ and `position`, a JSON string saying where training stands (epoch, batch, step, 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +45,37 @@ def load_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], 
     }
     position = json.loads(str(arrays["position"])) if "position" in arrays else {}
     return model, optimizer, position
+
+
+# (path, inode, size, mtime) -> SHA-256: the lab and the report ask about the same checkpoint
+# many times; a new checkpoint is a new file (atomic rename), so any of these changes.
+_DIGESTS: dict[tuple, str] = {}
+
+
+def checkpoint_digest(path: Path) -> str | None:
+    """The SHA-256 of a checkpoint file (hex), None when there is none. An evaluation records
+    it, so an evaluation of an older checkpoint is known for stale."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
+
+
+def evaluation_is_current(run_dir: Path, evaluation: dict[str, Any]) -> bool:
+    """Whether `evaluation` (evaluation.json) is of the checkpoint now in `run_dir`. One that
+    records no checkpoint (written before cnnlab recorded it) is taken as it is."""
+    recorded = evaluation.get("checkpoint")
+    if not isinstance(recorded, dict):
+        return True
+    name = recorded.get("file")
+    if not isinstance(name, str) or "/" in name:
+        return False
+    return checkpoint_digest(Path(run_dir) / name) == recorded.get("sha256")

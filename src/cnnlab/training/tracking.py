@@ -5,24 +5,22 @@ engine knows about them."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Any
 
+from cnnlab.failpoints import durable
 from cnnlab.fileio import write_text
 from cnnlab.rundir import RunDir, now_iso
-
-EPOCH_SCALARS = (  # TensorBoard tag -> key of the epoch record
-    ("loss/train_epoch", "train_loss"),
-    ("loss/val", "val_loss"),
-    ("accuracy/train", "train_accuracy"),
-    ("accuracy/val", "val_accuracy"),
+from cnnlab.training.tensorboard_log import (  # AnalysisLog: for the analysis steps
+    EPOCH_SCALARS,
+    AnalysisLog,
+    TensorBoardLog,
+    replay_tensorboard,
 )
+
+__all__ = ["EPOCH_SCALARS", "AnalysisLog", "Position", "RunLog", "write_status"]
 
 
 @dataclass
@@ -93,57 +91,12 @@ class MetricsLog:
         self._file.write(json.dumps(record) + "\n")
 
     def flush(self) -> None:
-        self._file.flush()
+        with durable("metrics.jsonl-append"):
+            self._file.flush()
 
     def close(self) -> None:
+        self.flush()
         self._file.close()
-
-
-class TensorBoardLog:
-    """Scalars, text and images for TensorBoard, through tensorboardX (no torch needed)."""
-
-    def __init__(self, run_dir: Path, purge_step: int | None = None):
-        from tensorboardX import SummaryWriter
-
-        self.writer = SummaryWriter(logdir=str(run_dir), purge_step=purge_step, flush_secs=10)
-
-    def scalar(self, tag: str, value: float, step: int) -> None:
-        self.writer.add_scalar(tag, value, step)
-
-    def text(self, tag: str, text: str, step: int = 0) -> None:
-        self.writer.add_text(tag, text, step)
-
-    def image(self, tag: str, rgb, step: int = 0) -> None:
-        """`rgb`: uint8 array (H, W, 3)."""
-        self.writer.add_image(tag, rgb, step, dataformats="HWC")
-
-    def flush(self) -> None:
-        self.writer.flush()
-
-    def close(self) -> None:
-        self.writer.close()
-
-
-class AnalysisLog(TensorBoardLog):
-    """TensorBoard output of one analysis (evaluation, a CAM) that replaces its last version.
-
-    tensorboardX only appends to new, timestamped files, so each re-run of `cnnlab evaluate`
-    used to add a second image per tag. Here the events go to a private folder first and the
-    finished file is moved over the run's fixed-name file for this kind in one rename.
-    """
-
-    def __init__(self, run_dir: Path, kind: str):
-        from tensorboardX import SummaryWriter
-
-        self.target = RunDir(run_dir).analysis_events(kind)
-        self.staging = Path(tempfile.mkdtemp(prefix=f".{kind}-", dir=run_dir))
-        self.writer = SummaryWriter(logdir=str(self.staging), flush_secs=3600)
-
-    def close(self) -> None:
-        self.writer.close()
-        (written,) = self.staging.glob("events.out.tfevents.*")
-        os.replace(written, self.target)
-        shutil.rmtree(self.staging, ignore_errors=True)
 
 
 class EpochProgress:
@@ -185,10 +138,15 @@ class EpochProgress:
 class RunLog:
     """Everything a training run reports, step by step and epoch by epoch."""
 
-    def __init__(self, run: RunDir, epochs: int, resume_from: Position | None, quiet: bool):
+    def __init__(self, run: RunDir, epochs: int, resume_from: Position | None, quiet, summary):
+        """`summary`: the model's table (markdown), TensorBoard's first text."""
         self.run, self.epochs, self.quiet = run, epochs, quiet
         self.metrics = MetricsLog(run, resume_from.step if resume_from else None)
-        self.tb = TensorBoardLog(run.path, resume_from.step + 1 if resume_from else None)
+        if resume_from is not None:
+            replay_tensorboard(run, run.records(), summary)
+        self.tb = TensorBoardLog(run.path)
+        if resume_from is None:
+            self.tb.text("model/summary", summary)
         self.progress: EpochProgress | None = None
 
     def __enter__(self) -> RunLog:
@@ -209,9 +167,10 @@ class RunLog:
         self.tb.scalar("loss/train", loss, step)
         self.tb.scalar("lr", lr, step)
 
-    def epoch(self, position: Position, result, validation, lr: float, seconds: float) -> None:
-        """A finished epoch (`result` of `train_epoch`, `validation` = (loss, accuracy)): its
-        record in metrics.jsonl and TensorBoard, the status, and one printed line."""
+    def epoch_record(self, position: Position, result, validation, lr: float, seconds: float):
+        """A finished epoch's record (`result` of `train_epoch`, `validation` = (loss,
+        accuracy)), appended to metrics.jsonl and flushed: before the checkpoint is written, so
+        a resume from the previous checkpoint drops it and one from this checkpoint has it."""
         self.progress.close()
         val_loss, val_accuracy = validation
         record = {
@@ -227,15 +186,20 @@ class RunLog:
         }
         self.metrics.write(record)
         self.metrics.flush()
+        return record
+
+    def epoch(self, position: Position, record: dict[str, Any]) -> None:
+        """After the epoch's checkpoint: its TensorBoard scalars, the status, a printed line.
+        The status says "complete" only once the test set is done (see `write_status`)."""
         for tag, key in EPOCH_SCALARS:
             self.tb.scalar(tag, record[key], position.step)
         self.tb.flush()
-        self.status(position, complete=position.epoch == self.epochs)
+        self.status(position, complete=False)
         if not self.quiet:
             print(
-                f"epoch {position.epoch}/{self.epochs}: train loss {result.loss:.4f} "
-                f"acc {result.accuracy:.4f} | val loss {val_loss:.4f} acc {val_accuracy:.4f} "
-                f"| {seconds:.1f} s",
+                f"epoch {position.epoch}/{self.epochs}: train loss {record['train_loss']:.4f} "
+                f"acc {record['train_accuracy']:.4f} | val loss {record['val_loss']:.4f} "
+                f"acc {record['val_accuracy']:.4f} | {record['seconds']:.1f} s",
                 flush=True,
             )
 
@@ -251,12 +215,17 @@ class RunLog:
         )
 
     def status(self, position: Position, complete: bool) -> None:
-        done = position.epoch
-        self.run.write_status(
-            complete=complete,
-            epochs_done=done,
-            epochs=self.epochs,
-            seconds=position.seconds,
-            seconds_per_epoch=position.seconds / done if done else None,
-            updated=now_iso(),
-        )
+        write_status(self.run, position, self.epochs, complete=complete)
+
+
+def write_status(run: RunDir, position: Position, epochs: int, **extra: Any) -> None:
+    """status.json from where training stands; `extra`: complete, and the test figures."""
+    done = position.epoch
+    run.write_status(
+        **({"complete": False} | extra),
+        epochs_done=done,
+        epochs=epochs,
+        seconds=position.seconds,
+        seconds_per_epoch=position.seconds / done if done else None,
+        updated=now_iso(),
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import signal
 import threading
 import time
@@ -14,9 +15,11 @@ from cnnlab.data import iterate_batches, num_batches
 from cnnlab.errors import UserError
 from cnnlab.models import resolve_spec
 from cnnlab.models.shapes import parameter_count, summary_markdown
-from cnnlab.rundir import RunDir, library_versions, now_iso
+from cnnlab.rundir import CONFIG, RunDir, library_versions, now_iso
+from cnnlab.text import count_noun
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.engines import Engine, engine_class, make_engine
+from cnnlab.training.leftovers import remove_leftovers
 from cnnlab.training.loop import (
     DivergedError,
     DivergenceWatch,
@@ -24,9 +27,10 @@ from cnnlab.training.loop import (
     loss_and_accuracy,
     train_epoch,
 )
+from cnnlab.training.run_settings import check_resume, thread_change
 from cnnlab.training.schedule import learning_rate
 from cnnlab.training.splits import Splits, load_splits
-from cnnlab.training.tracking import Position, RunLog
+from cnnlab.training.tracking import Position, RunLog, write_status
 
 
 class StopRequest:
@@ -57,43 +61,18 @@ class StopRequest:
                 signal.signal(s, h)
 
 
-# Options that shape a run: on --resume, one given that differs from the saved run is refused.
-RUN_OPTIONS = (
-    "model",
-    "engine",
-    "epochs",
-    "batch_size",
-    "optimizer",
-    "lr",
-    "momentum",
-    "weight_decay",
-    "lr_schedule",
-    "seed",
-    "val_size",
-    "train_size",
-    "dry_run",
-)
-
-
 def _resumed(run: RunDir, cfg: TrainConfig, given: set[str]) -> TrainConfig:
-    """The saved run's config, with `epochs` raised and the machine options (threads, device,
-    data directory) taken from `cfg`; a given option that contradicts the saved run refused."""
+    """The saved run's config, with `epochs` raised when asked, the machine options (device,
+    data directory) taken from `cfg`, and the thread count kept unless `--threads` was given
+    (see `run_settings`); a given setting that contradicts the saved run is refused."""
     saved_values = run.config()
+    check_resume(saved_values, cfg, given, run.path / CONFIG)
     saved = TrainConfig.from_dict(saved_values)
-    for key in sorted(given & set(RUN_OPTIONS)):
-        mine, theirs = getattr(cfg, key), saved_values.get(key)
-        if key not in saved_values or mine == theirs:
-            continue
-        if key == "epochs" and isinstance(mine, int) and mine > saved.epochs:
-            continue  # continuing a finished run for more epochs is allowed
-        option = "--" + key.replace("_", "-")
-        raise UserError(
-            f"{option} {mine} differs from the saved run's {theirs} in {run.path / 'config.json'}; "
-            f"leave {option} out to continue that run, or add --force to start over."
-        )
     if "epochs" in given and cfg.epochs > saved.epochs:
         saved.epochs = cfg.epochs
-    saved.threads, saved.device, saved.data_dir = cfg.threads, cfg.device, cfg.data_dir
+    if "threads" in given or saved.threads < 1:
+        saved.threads = cfg.threads
+    saved.device, saved.data_dir = cfg.device, cfg.data_dir
     saved.out, saved.name = cfg.out, cfg.name
     return saved
 
@@ -154,6 +133,7 @@ def train(
     run.check_trainable()  # before anything is written there
     created = not run.path.exists()
     with run.lock():
+        remove_leftovers(run.path)  # of a command killed earlier
         try:
             _train_locked(run, cfg, resume, force, quiet, given)
         except BaseException:
@@ -165,10 +145,10 @@ def train(
 
 def _train_locked(run: RunDir, cfg: TrainConfig, resume, force, quiet, given) -> None:
     cfg = _prepare(run, cfg, resume, force, given)
-    splits = load_splits(cfg, progress=not quiet)
+    spec = resolve_spec(cfg.model, cfg.arch)
     with engine_class(cfg.engine).threads(cfg.threads):
         engine = make_engine(
-            resolve_spec(cfg.model, cfg.arch),
+            spec,
             cfg.engine,
             seed=cfg.seed,
             optimizer=cfg.optimizer,
@@ -179,30 +159,80 @@ def _train_locked(run: RunDir, cfg: TrainConfig, resume, force, quiet, given) ->
         )
         if resume:
             position = Position.from_dict(engine.load(run.path / engine.checkpoint_name))
-        else:
+            if _nothing_to_do(run, cfg, position):
+                return
+            _record_resume(run, cfg, position)
+        splits = load_splits(cfg, progress=not quiet)
+        if not resume:
             position = Position()
             run.write_config(_config_record(cfg, engine, splits))
-        _fit(cfg, engine, run, position, resume, splits, quiet)
+        position = _fit(cfg, engine, run, position, resume, splits, quiet)
         test_loss, test_accuracy = loss_and_accuracy(engine, *splits.test)
-    run.write_status(**run.status(), test_loss=test_loss, test_accuracy=test_accuracy)
+    # "complete" only now: a kill before this line leaves a run that --resume finishes
+    write_status(
+        run, position, cfg.epochs, complete=True, test_loss=test_loss, test_accuracy=test_accuracy
+    )
 
 
-def _fit(cfg, engine: Engine, run: RunDir, position: Position, resuming, splits, quiet) -> None:
-    """Train from `position` to the last epoch, checkpointing after every epoch and on a stop."""
-    steps_per_epoch = num_batches(len(splits.train[1]), cfg.batch_size)
+def _nothing_to_do(run: RunDir, cfg: TrainConfig, position: Position) -> bool:
+    """Whether a resumed run is finished already (it says so); a run whose last epoch is
+    trained but whose test figures were never written is not: the resume finishes it."""
+    status = run.status()
+    if position.epoch < cfg.epochs or not status["complete"] or "test_accuracy" not in status:
+        return False
+    print(
+        f"{run.path} is finished ({count_noun(position.epoch, 'epoch')}); nothing to do. "
+        f"To train it further, add --epochs {position.epoch + 1} or more.",
+        flush=True,
+    )
+    return True
+
+
+def _record_resume(run: RunDir, cfg: TrainConfig, position: Position) -> None:
+    """config.json says what the resumed run trains to: more epochs, another thread count.
+    The status goes first, so a kill in between never leaves a "complete" run that its config
+    says has epochs to go."""
+    saved = run.config()
+    update = thread_change(saved, cfg.threads, position.step) or {}
+    if cfg.epochs != saved["epochs"]:
+        update["epochs"] = cfg.epochs
+        write_status(run, position, cfg.epochs)
+    if update:
+        run.write_config(saved | update)
+
+
+def _steps_per_epoch(cfg: TrainConfig, spec, images: int) -> int:
+    """Batches trained per epoch. A net with BatchNorm skips a last batch of one image:
+    training-mode batch statistics of one value per channel are undefined (PyTorch raises),
+    so both engines drop that one image from the epoch, in every epoch alike."""
+    steps = num_batches(images, cfg.batch_size)
+    has_batchnorm = any(layer.kind.startswith("BatchNorm") for layer in spec.layers)
+    if has_batchnorm and images % cfg.batch_size == 1 and steps > 1:
+        steps -= 1
+    return steps
+
+
+def _fit(cfg, engine: Engine, run: RunDir, position: Position, resuming, splits, quiet):
+    """Train from `position` to the last epoch, checkpointing after every epoch and on a stop;
+    returns where training ends. Each epoch's record is flushed before its checkpoint."""
+    spec = resolve_spec(cfg.model, cfg.arch)
+    steps_per_epoch = _steps_per_epoch(cfg, spec, len(splits.train[1]))
     total_steps = steps_per_epoch * cfg.epochs
     lr_at = partial(learning_rate, cfg.lr_schedule, cfg.lr, total_steps=total_steps)
     checkpoint, stop = run.path / engine.checkpoint_name, StopRequest()
     watch = DivergenceWatch(position.first_loss)
-    with RunLog(run, cfg.epochs, position if resuming else None, quiet) as log, stop.installed():
-        if not resuming:
-            log.tb.text("model/summary", summary_markdown(resolve_spec(cfg.model, cfg.arch)))
+    summary = summary_markdown(spec)
+    with (
+        RunLog(run, cfg.epochs, position if resuming else None, quiet, summary) as log,
+        stop.installed(),
+    ):
         for epoch in range(position.epoch + 1, cfg.epochs + 1):
             start_batch, started = position.batch, time.perf_counter()
             log.begin_epoch(epoch, steps_per_epoch, start_batch)
             batches = iterate_batches(
                 *splits.train, cfg.batch_size, seed=cfg.seed, epoch=epoch, start_batch=start_batch
             )
+            batches = itertools.islice(batches, steps_per_epoch - start_batch)
 
             def on_step(step, loss, correct, size, epoch=epoch):
                 log.step(epoch, step, loss, correct, size, lr_at(step - 1))
@@ -216,6 +246,7 @@ def _fit(cfg, engine: Engine, run: RunDir, position: Position, resuming, splits,
             seconds = position.epoch_seconds + time.perf_counter() - started  # the whole epoch
             if not result.finished:
                 here = position.stopped(start_batch, result, seconds, watch.first_loss)
+                log.metrics.flush()
                 engine.save(checkpoint, here.as_dict())
                 log.stopped(here, total_steps)
                 raise KeyboardInterrupt
@@ -224,8 +255,10 @@ def _fit(cfg, engine: Engine, run: RunDir, position: Position, resuming, splits,
                 check_validation(validation[1], position.best_val_accuracy)
             seconds = position.epoch_seconds + time.perf_counter() - started
             position = position.finished(epoch, step, seconds, watch.first_loss, validation[1])
+            record = log.epoch_record(position, result, validation, lr_at(step - 1), seconds)
             engine.save(checkpoint, position.as_dict())
-            log.epoch(position, result, validation, lr_at(step - 1), seconds)
+            log.epoch(position, record)
+    return position
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ import numpy as np
 
 from cnnlab.training.checkpoint import load_npz, save_npz
 from cnnlab.training.engines.base import CHECKPOINT_ERRORS, blas_threads, checkpoint_error
+from cnnlab.training.rng_state import STATE_KEY, generator_states, restore_generator_states
 
 
 class ScratchEngine:
@@ -98,6 +99,7 @@ class ScratchEngine:
         return state[f"{head}.weight"], state[f"{head}.bias"]
 
     def save(self, path: Path, position: dict[str, Any]) -> None:
+        position = position | {STATE_KEY: generator_states(self.model)}  # Dropout's generator
         save_npz(path, self.model.state_dict(), self.optimizer.state_dict(), position)
 
     def load(self, path: Path) -> dict[str, Any]:
@@ -106,6 +108,7 @@ class ScratchEngine:
             self.model.load_state_dict(model)
             if optimizer:
                 self.optimizer.load_state_dict(optimizer)
+            restore_generator_states(self.model, position.pop(STATE_KEY, {}))
             return position
         except CHECKPOINT_ERRORS as err:
             raise checkpoint_error(path, err) from None

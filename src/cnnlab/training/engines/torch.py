@@ -12,6 +12,7 @@ import numpy as np
 from cnnlab.errors import UserError
 from cnnlab.fileio import atomic_open
 from cnnlab.training.engines.base import CHECKPOINT_ERRORS, checkpoint_error, torch_threads
+from cnnlab.training.rng_state import TorchRandom
 
 
 class TorchEngine:
@@ -42,15 +43,16 @@ class TorchEngine:
         cls.require()
         model = build_model(model_name, engine=cls.name, seed=seed)
         model.to(torch.float64 if dtype == np.float64 else torch.float32)
-        return cls(model, device=pick_device(device), **options)
+        return cls(model, device=pick_device(device), seed=seed, **options)
 
     def __init__(
-        self, model, optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, device="cpu"
+        self, model, optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, device="cpu", seed=0
     ):
         import torch
 
         self.torch = torch
         self.device = torch.device(device)
+        self.random = TorchRandom(torch, seed, self.device)  # Dropout's masks, seeded and saved
         self.model = model.to(self.device)
         self.loss = torch.nn.CrossEntropyLoss()
         params = self.model.parameters()
@@ -67,11 +69,12 @@ class TorchEngine:
     def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
         self.model.train()
         xt, yt = self._tensor(x), self._tensor(y)
-        logits = self.model(xt)
-        loss = self.loss(logits, yt)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        with self.random.active():
+            logits = self.model(xt)
+            loss = self.loss(logits, yt)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
         return float(loss.item()), int((logits.argmax(dim=1) == yt).sum().item())
 
     def logits(self, x: np.ndarray) -> np.ndarray:
@@ -113,6 +116,7 @@ class TorchEngine:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "position": json.dumps(position),
+            "rng": self.random.state_dict(),
         }
         with atomic_open(path, "wb") as f:
             self.torch.save(state, f)
@@ -131,6 +135,7 @@ class TorchEngine:
             self.model.load_state_dict(state["model"], strict=True)
             if "optimizer" in state:
                 self.optimizer.load_state_dict(state["optimizer"])
+            self.random.load_state_dict(state.get("rng", {}))
             return json.loads(state.get("position", "{}"))
         except CHECKPOINT_ERRORS as err:
             raise checkpoint_error(path, err) from None

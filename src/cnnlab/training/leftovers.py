@@ -1,0 +1,45 @@
+"""What a killed command leaves in a run directory, and its removal.
+
+A write through `cnnlab.fileio` goes to a hidden temporary file (`.checkpoint.npz.ab12cd.tmp`)
+that a rename puts in place; an analysis stages its TensorBoard file in a hidden folder
+(`.evaluation-ab12cd`, `.cam-test0-ab12cd`). A SIGKILL between the two leaves them behind. The
+next command that holds the run's lock (train, evaluate) removes them: while it holds the
+lock, no other process can be writing them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+from pathlib import Path
+
+from cnnlab.failpoints import durable
+
+TEMPORARY_FILES = ".*.tmp"
+STAGING_FOLDERS = (".evaluation-*", ".cam-*")
+FOLDERS = (".", "cam", "cam/predict")  # where cnnlab writes inside a run directory
+
+
+def leftovers(run_dir: Path) -> list[Path]:
+    """The temporary files and staging folders of killed commands (links never count)."""
+    found = []
+    for folder in FOLDERS:
+        for path in (run_dir / folder).glob(TEMPORARY_FILES):
+            if stat.S_ISREG(path.lstat().st_mode):
+                found.append(path)
+    for pattern in STAGING_FOLDERS:
+        found += [p for p in run_dir.glob(pattern) if stat.S_ISDIR(p.lstat().st_mode)]
+    return sorted(found)
+
+
+def remove_leftovers(run_dir: Path) -> None:
+    """Remove `leftovers(run_dir)`; the caller holds the run's lock."""
+    found = leftovers(Path(run_dir))
+    if not found:
+        return
+    with durable("leftovers-removed"):
+        for path in found:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
