@@ -75,7 +75,8 @@ GAP_SPEC = ArchSpec(
         LayerSpec("pool1", "MaxPool2d", {"kernel_size": 2}),
         LayerSpec("conv2", "Conv2d", {"out_channels": 8, "kernel_size": 3}),
         LayerSpec("relu2", "ReLU"),
-        LayerSpec("gap", "GlobalAvgPool2d"),
+        LayerSpec("gap", "AdaptiveAvgPool2d", {"output_size": 1}),
+        LayerSpec("flatten", "Flatten"),
         LayerSpec("fc", "Linear", {"out_features": 10}),
     ),
     feature_layer="relu2",
@@ -113,7 +114,7 @@ def test_cam_command_draws_every_run_on_the_same_test_image(tmp_path, trained_ru
     runs = [trained_runs[name] for name in ("cnn2-scratch", "cnn2-torch", "mlp3-scratch")]
     args = ["cam", *map(str, runs), "--index", "7", "--out", str(tmp_path)]
     assert main([*args, "--data-dir", str(mnist_dir)]) == 0
-    assert (tmp_path / "cam_comparison.png").stat().st_size > 10_000
+    assert (tmp_path / "cam_comparison_test7.png").stat().st_size > 10_000
     for run_dir in runs[:2]:
         pictures = sorted(p.name for p in (run_dir / "cam").glob("*_test7_*.png"))
         assert [p.split("_")[0] for p in pictures] == ["cam", "gradcam"]
@@ -143,7 +144,7 @@ def test_method_picks_the_panels_and_the_comparison_keeps_both_maps(
     args = ["cam", str(run_dir), "--index", "11", "--method", "gradcam", "--out", str(tmp_path)]
     assert main([*args, "--data-dir", str(mnist_dir)]) == 0
     assert [p.name.split("_")[0] for p in (run_dir / "cam").glob("*_test11_*.png")] == ["gradcam"]
-    assert (tmp_path / "cam_comparison.png").stat().st_size > 10_000
+    assert (tmp_path / "cam_comparison_test11.png").stat().st_size > 10_000
 
 
 def test_cam_json_places_the_cells_and_a_rerun_replaces_the_tensorboard_images(
@@ -185,3 +186,35 @@ def test_the_disagreement_image_is_the_one_the_runs_split_on_most(tmp_path):
     agree = runs[:1]
     assert disagreement_index(agree, labels) is None  # every run right everywhere
     assert disagreement_index([tmp_path / "none"], labels) is None  # nothing evaluated
+
+
+def test_cam_leaves_the_reports_figure_alone_and_the_report_captions_what_is_shown(
+    tmp_path, trained_runs, mnist_dir, mnist
+):
+    """`cnnlab cam --index 5` after `cnnlab run`: the report's figure (test image 0) and its
+    caption stay; a figure drawn on image 5 under the report's name is captioned image 5."""
+    from cnnlab.analysis.cam_runs import COMPARISON_FILE, draw_cams
+    from cnnlab.report import build_report
+    from cnnlab.viz.plots import png_text
+
+    runs = [trained_runs["cnn2-scratch"], trained_runs["cnn2-torch"]]
+    draw_cams(runs, 0, out_dir=tmp_path, data_dir=mnist_dir, comparison_name=COMPARISON_FILE)
+    before = (tmp_path / COMPARISON_FILE).read_bytes()
+    argv = ["cam", *map(str, runs), "--index", "5", "--out", str(tmp_path)]
+    assert main([*argv, "--data-dir", str(mnist_dir)]) == 0
+    assert (tmp_path / COMPARISON_FILE).read_bytes() == before
+    caption = png_text(tmp_path / "cam_comparison_test5.png")["caption"]
+    true_label = int(mnist.test_labels[5])
+    assert caption.startswith(f"test image 5 (true label {true_label}); cnn2 · scratch predicts ")
+    for run in runs:  # each network's prediction, as its CAM record holds it
+        record = json.loads(next((run / "cam").glob("cam_test5_*.json")).read_text())
+        predicted = int(np.argmax(record["probabilities"]))
+        name = f"cnn2 · {'torch' if run.name.endswith('torch') else 'scratch'}"
+        assert f"{name} predicts {predicted} (" in caption
+
+    draw_cams(runs, 5, out_dir=tmp_path, data_dir=mnist_dir, comparison_name=COMPARISON_FILE)
+    html, _ = build_report(runs, tmp_path / "report.html", cam_dir=tmp_path)
+    text = html.read_text(encoding="utf-8")
+    assert f"CAM and Grad-CAM of every CNN: test image 5 (true label {true_label})" in text
+    assert "an easy 7" not in text
+    assert "test image 0" not in text

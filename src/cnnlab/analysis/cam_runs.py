@@ -11,9 +11,10 @@ from cnnlab.analysis.metrics import format_probability
 from cnnlab.analysis.receptive_field import OUTSIDE_NOTE, receptive_field, upsample_to_input
 from cnnlab.data import load_mnist, normalize
 from cnnlab.errors import UserError
-from cnnlab.fileio import write_json
+from cnnlab.fileio import write_bytes, write_json
 from cnnlab.rundir import CAM_DIR, RunDir
 from cnnlab.training.tracking import AnalysisLog
+from cnnlab.viz.plots import png_bytes
 
 COMPARISON_FILE = "cam_comparison.png"
 DISAGREEMENT_FILE = "cam_comparison_disagreement.png"
@@ -28,17 +29,22 @@ def draw_cams(
     data_dir=None,
     device: str = "cpu",
     image: np.ndarray | None = None,
-    comparison_name: str = COMPARISON_FILE,
+    comparison_name: str | None = None,
 ) -> Path:
     """Per-model panels (`methods`) into RUN_DIR/cam/ and its TensorBoard; one comparison figure
     with CAM and Grad-CAM of every run into `out_dir`; returns its path.
 
+    The figure is named `comparison_name`, by default cam_comparison_test<index>.png: only
+    `cnnlab run` writes the report's own cam_comparison.png. Its caption (`caption_text`: the
+    image, its true label, each network's prediction) is stored in the PNG for the report.
     `image` (28, 28) uint8 replaces test image `index` (used by `cnnlab predict --cam`); then
     nothing is written into the runs, only `out_dir / comparison_name`.
     """
     from cnnlab import viz
 
     run_dirs = [Path(r) for r in run_dirs]
+    if comparison_name is None:
+        comparison_name = f"cam_comparison_test{index}.png"
     out_dir = Path(out_dir) if out_dir is not None else run_dirs[0].resolve().parent
     into_runs = image is None
     if image is None:
@@ -46,9 +52,9 @@ def draw_cams(
         if not 0 <= index < len(data.test_images):
             raise UserError(f"--index {index} is out of range: the test set has 0..9999.")
         image, name = data.test_images[index], f"test{index}"
-        truth = f", true label {int(data.test_labels[index])}"
+        true_label = int(data.test_labels[index])
     else:
-        name, truth = "image", ""
+        name, true_label = "image", None
     x = normalize(image[None]).astype(np.float32)  # (1, 1, 28, 28)
     rows = []
     for run_dir in run_dirs:
@@ -59,9 +65,14 @@ def draw_cams(
             panels = [m for m in methods if m in row["maps"]]
             _write_run_panels(run_dir, row, panels, image, name, f"{label} · ")
         rows.append(row | {"label": label, "image": image})
+    what = f"test image {index}" if true_label is not None else "the given image"
+    caption = caption_text(what, true_label, rows)
+    title = f"Class activation maps, {what}" + (
+        f", true label {true_label}" if true_label is not None else ""
+    )
+    picture = viz.render_cam_comparison(rows, title=title)
     comparison = out_dir / comparison_name
-    title = f"Class activation maps, {name.replace('test', 'test image ')}{truth}"
-    viz.save_png(viz.render_cam_comparison(rows, title=title), comparison)
+    write_bytes(comparison, png_bytes(picture, {"caption": caption}))
     return comparison
 
 
@@ -88,6 +99,9 @@ def _run_maps(engine, x: np.ndarray, target: int | None) -> dict:
         "gradcam": maps["gradcam"]["map"],
         "centers": (field.rows, field.cols),
         "caption": f"class {k} (p={format_probability(p[k])}), predicted {int(p.argmax())}",
+        "target": k,
+        "predicted": int(p.argmax()),
+        "probability": float(p.max()),
     }
 
 
@@ -109,6 +123,7 @@ def _write_run_panels(run_dir, row: dict, methods, image, name: str, label: str)
                 upsampled=result["upsampled"],
                 centers=(field.rows, field.cols),
                 title=title,
+                target=k,
             )
             path = run_dir / CAM_DIR / f"{method}_{name}_class{k}.png"
             viz.save_png(rgb, path)
@@ -116,6 +131,18 @@ def _write_run_panels(run_dir, row: dict, methods, image, name: str, label: str)
             write_json(path.with_suffix(".json"), _map_record(result, name, field))
     finally:
         tb.close()
+
+
+def caption_text(what: str, true_label: int | None, rows: list[dict]) -> str:
+    """What a comparison figure shows, from the data: "test image 5 (true label 1); cnn2 ·
+    scratch predicts 1 (0.9973), cnn3 · torch predicts 7 (0.61)"."""
+    truth = f" (true label {true_label})" if true_label is not None else ""
+    predictions = [
+        f"{row['label']} predicts {row['predicted']} ({format_probability(row['probability'])})"
+        for row in rows
+        if "predicted" in row
+    ]
+    return f"{what}{truth}" + ("; " + ", ".join(predictions) if predictions else "")
 
 
 def _method_title(method: str) -> str:
@@ -158,10 +185,12 @@ def disagreement_index(run_dirs: list[Path], labels: np.ndarray) -> int | None:
 
 
 def draw_comparison_cams(cnn_runs: list[Path], out_dir: Path, data_dir=None) -> None:
-    """CAM and Grad-CAM of the CNNs on test image 0 (an easy 7) and on one test image they
-    disagree on or get wrong, each into its comparison figure in `out_dir`."""
+    """CAM and Grad-CAM of the CNNs on test image 0 and on one test image they disagree on or
+    get wrong, into the report's two comparison figures in `out_dir`."""
     print("CAM and Grad-CAM of the CNNs on test image 0", flush=True)
-    draw_cams(cnn_runs, index=0, out_dir=out_dir, data_dir=data_dir)
+    draw_cams(
+        cnn_runs, index=0, out_dir=out_dir, data_dir=data_dir, comparison_name=COMPARISON_FILE
+    )
     labels = load_mnist(data_dir, progress=False).test_labels.astype(np.int64)
     index = disagreement_index(cnn_runs, labels)
     if index is not None:

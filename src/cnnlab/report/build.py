@@ -21,7 +21,7 @@ import numpy as np
 from cnnlab import fileio
 from cnnlab.analysis.stats import ALPHA, TWIN_MARGIN
 from cnnlab.errors import UserError
-from cnnlab.report import findings, targets
+from cnnlab.report import cam_captions, findings, targets
 from cnnlab.rundir import RunDir
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -37,10 +37,6 @@ RUN_PICTURES = (
 REQUIRED_PICTURES = ("confusion_matrix.png", "top3.png", "curves.png")
 # Shown across the whole page width: wide pictures, and the comparison with its small print.
 WIDE_PICTURES = ("curves.png", "cam_comparison.png", "cam_comparison_disagreement.png")
-CAM_COMPARISONS = (
-    ("cam_comparison.png", "CAM and Grad-CAM of every CNN on test image 0, an easy 7"),
-    ("cam_comparison_disagreement.png", "The same on a test image the CNNs disagree on"),
-)
 
 
 @dataclass
@@ -295,9 +291,7 @@ def build_report(
         "comparison_charts": _comparison_charts(runs, rows, md_base),
         "runs_parent": str(runs[0].path.parent),
         "cam_comparisons": [
-            _picture(cam_dir / file, caption, md_base)
-            for file, caption in CAM_COMPARISONS
-            if (cam_dir / file).is_file()
+            _picture(path, caption, md_base) for path, caption in cam_captions.present(cam_dir)
         ],
         "version_keys": sorted({k for run in runs for k in run.config.get("versions", {})}),
         "builder_versions": _builder_versions(),

@@ -1,21 +1,40 @@
-"""Figures of class activation maps: one image in three panels, and several models side by side."""
+"""Figures of class activation maps: one image in three panels, and several models side by side.
+
+What the colours mean is said on every figure, with a colour bar: a map is clipped at zero and
+scaled on its own, so red is the strongest evidence in that map and blue its weakest, which is
+not "no evidence". A map with no positive value says so inside its panel.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from cnnlab.viz.maps import COLORMAP, normalize_map, overlay, upsample_bilinear
+from cnnlab.viz.maps import COLORMAP, cell_coverage, normalize_map, overlay, upsample_bilinear
 from cnnlab.viz.plots import figure_to_rgb, new_figure, show_digit
 
-EMPTY_NOTE = "map is empty"
 NOTE_COLOUR = "#c2185b"  # a crimson that neither the grey digits nor the jet colormap use
+SCALE_NOTE = (
+    "each map clipped at 0 and scaled on its own: red = strongest, blue = weakest evidence "
+    "in that map"
+)
+PLACED_NOTE = "cells at their receptive-field centres (dots), colour fading beyond the outer cells"
+STRETCHED_NOTE = "map stretched evenly over the image (cells not at their receptive-field centres)"
+
+
+def empty_note(target: int | None) -> str:
+    """Why a map shows nothing: its values were all zero or negative."""
+    what = "the class" if target is None else f"class {target}"
+    return f"no positive evidence\nfor {what}\nat this layer"
 
 
 def _show_raw_map(ax, raw_map: np.ndarray) -> None:
     """The map at its own resolution, one square per cell; small maps get their cell grid."""
-    shown, _ = normalize_map(raw_map)
+    shown, empty = normalize_map(raw_map)
     h, w = shown.shape
-    ax.imshow(shown, cmap=COLORMAP, vmin=0.0, vmax=1.0, interpolation="nearest")
+    if empty:  # no evidence anywhere: neutral grey, not the colour of "weakest"
+        ax.imshow(np.full((h, w, 3), 0.85), interpolation="nearest")
+    else:
+        ax.imshow(shown, cmap=COLORMAP, vmin=0.0, vmax=1.0, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     if max(h, w) <= 16:
@@ -44,29 +63,72 @@ def _mark_centres(ax, centers) -> None:
         ax.scatter(xx.ravel(), yy.ravel(), s=4, c="white", alpha=0.7, linewidths=0)
 
 
-def _show_overlay(ax, image: np.ndarray, upsampled: np.ndarray, centers=None) -> bool:
-    """The map at the image size blended over it; returns whether it is empty."""
+def _show_overlay(ax, image: np.ndarray, upsampled: np.ndarray, centers, target) -> None:
+    """The map at the image size blended over it, faded where no cell sits; an empty map leaves
+    the digit grey and says why inside the panel."""
     heat, empty = normalize_map(upsampled)
-    ax.imshow(overlay(image, heat), interpolation="nearest")
-    if centers is not None:
+    coverage = 0.5 if centers is None else 0.5 * cell_coverage(centers, image.shape)
+    ax.imshow(overlay(image, heat, 0.0 if empty else coverage), interpolation="nearest")
+    if centers is not None and not empty:
         _mark_centres(ax, centers)
     ax.set_xticks([])
     ax.set_yticks([])
-    return empty
+    if empty:
+        _note(ax, empty_note(target))
 
 
 def _note(ax, text: str) -> None:
+    """A note inside the panel, on a white box: it covers the grey digit, never a caption."""
     ax.text(
         0.5,
-        -0.06,
+        0.5,
         text,
         transform=ax.transAxes,
         ha="center",
-        va="top",
-        fontsize=9,
+        va="center",
+        fontsize=7.5,
         color=NOTE_COLOUR,
         style="italic",
+        bbox={"facecolor": "white", "alpha": 0.9, "edgecolor": NOTE_COLOUR, "pad": 2},
     )
+
+
+def _colour_bar(fig, axes) -> None:
+    """One bar for the maps of these axes: 0 is the weakest evidence of a map, 1 its strongest."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    bar = fig.colorbar(
+        ScalarMappable(Normalize(0.0, 1.0), cmap=COLORMAP), ax=axes, shrink=0.8, aspect=25
+    )
+    bar.set_ticks([0.0, 1.0], labels=["weakest", "strongest"], fontsize=8)
+    bar.set_label("evidence in that map", fontsize=8)
+
+
+def cam_panels_figure(
+    image, raw_map, upsampled=None, title="", subtitle="", centers=None, target=None
+):
+    """The matplotlib Figure of `render_cam_panels` (tests measure its texts)."""
+    raw_map = np.asarray(raw_map, dtype=np.float64)
+    if upsampled is None:
+        upsampled = _upsample(raw_map, image.shape, centers)
+    h, w = raw_map.shape
+    fig = new_figure(8.2, 3.5)
+    if title:
+        fig.suptitle(title, fontsize=12)
+    axes = fig.subplots(1, 3)
+    show_digit(axes[0], image)
+    axes[0].set_title("input", fontsize=10)
+    _show_raw_map(axes[1], raw_map)
+    axes[1].set_title(f"map, {h}×{w}", fontsize=10)
+    _show_overlay(axes[2], image, upsampled, centers, target)
+    axes[2].set_title(f"upsampled to {image.shape[0]}×{image.shape[1]}", fontsize=10)
+    if normalize_map(raw_map)[1]:
+        _note(axes[1], empty_note(target))
+    _colour_bar(fig, list(axes[1:]))
+    placement = subtitle or (STRETCHED_NOTE if centers is None else PLACED_NOTE)
+    fig.supxlabel(f"{SCALE_NOTE};\n{placement}", fontsize=8.5, color="#444444")
+    return fig
 
 
 def render_cam_panels(
@@ -76,102 +138,78 @@ def render_cam_panels(
     title: str = "",
     subtitle: str = "",
     centers=None,
+    target: int | None = None,
 ) -> np.ndarray:
-    """Original | raw map at its own resolution | upsampled map over the image.
+    """Original | raw map at its own resolution | upsampled map over the image, and a colour bar.
 
     image: (28, 28) uint8; raw_map: (h, w), e.g. 11x11; centers: (rows, cols) of the cells'
     receptive-field centres in pixels (`cnnlab.analysis.receptive_field`); upsampled: the map
-    at the image size (computed from `centers`, or stretched when both are None). Put the
-    predicted class and its probability in `title`. Returns RGB uint8.
+    at the image size (computed from `centers`, or stretched when both are None); target: the
+    class the map is for, named when the map is empty. Put the class and its probability in
+    `title`. Returns RGB uint8.
     """
-    raw_map = np.asarray(raw_map, dtype=np.float64)
-    if upsampled is None:
-        upsampled = _upsample(raw_map, image.shape, centers)
-    h, w = raw_map.shape
-
-    fig = new_figure(7.5, 3.2)
-    if title:
-        fig.suptitle(title, fontsize=12)
-    axes = fig.subplots(1, 3)
-    show_digit(axes[0], image)
-    axes[0].set_title("input", fontsize=10)
-    _show_raw_map(axes[1], raw_map)
-    axes[1].set_title(f"map, {h}×{w}", fontsize=10)
-    empty = _show_overlay(axes[2], image, upsampled, centers)
-    axes[2].set_title(f"upsampled to {image.shape[0]}×{image.shape[1]}", fontsize=10)
-    if not subtitle:
-        subtitle = _placement_note(centers)
-    if empty:
-        for ax in axes[1:]:
-            _note(ax, EMPTY_NOTE)
-    if subtitle:
-        fig.supxlabel(subtitle, fontsize=9, color="#444444")
-    return figure_to_rgb(fig)
+    return figure_to_rgb(
+        cam_panels_figure(image, raw_map, upsampled, title, subtitle, centers, target)
+    )
 
 
-def _placement_note(centers) -> str:
-    from cnnlab.analysis.receptive_field import OUTSIDE_NOTE
+def _comparison_row(axes, row: dict, with_gradcam: bool) -> None:
+    """input | CAM | CAM overlay | Grad-CAM overlay of one model."""
+    image = np.asarray(row["image"])
+    ax_image, ax_cam, ax_overlay = axes[:3]
+    show_digit(ax_image, image)
+    label = row["label"] + (f"\n{row['caption']}" if row.get("caption") else "")
+    ax_image.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9, labelpad=8)
+    centers, target = row.get("centers"), row.get("target")
+    cam = row.get("cam")
+    if cam is None:
+        for ax in (ax_cam, ax_overlay):
+            ax.set_axis_off()
+        note = row.get("cam_note") or "no conv layer:\nno CAM"
+        ax_cam.text(0.5, 0.5, note, transform=ax_cam.transAxes, ha="center", va="center",
+                    fontsize=9, color="#666666")  # fmt: skip
+    else:
+        cam = np.asarray(cam, dtype=np.float64)
+        _show_raw_map(ax_cam, cam)
+        ax_cam.set_xlabel(f"{cam.shape[0]}×{cam.shape[1]}", fontsize=8, labelpad=2)
+        if normalize_map(cam)[1]:
+            _note(ax_cam, empty_note(target))
+        _show_overlay(ax_overlay, image, _upsample(cam, image.shape, centers), centers, target)
+    if with_gradcam:
+        if row.get("gradcam") is None:
+            axes[3].set_axis_off()
+        else:
+            grad = np.asarray(row["gradcam"], dtype=np.float64)
+            _show_overlay(axes[3], image, _upsample(grad, image.shape, centers), centers, target)
 
-    if centers is None:
-        return "map stretched evenly over the image (cells not at their receptive-field centres)"
-    return f"overlay: each cell at its receptive-field centre; {OUTSIDE_NOTE}"
 
-
-def render_cam_comparison(rows: list[dict], title: str = "Class activation maps") -> np.ndarray:
-    """One row per model: original | CAM | CAM overlay | Grad-CAM overlay.
-
-    Each row is a dict: "label" (e.g. "cnn2 · scratch"), "image" (28, 28) uint8, "cam" (h, w)
-    raw map or None (a model without a conv layer), optional "gradcam" (h, w) raw map, optional
-    "centers" (rows, cols) of the cells' receptive-field centres (without them the maps are
-    stretched over the image) and an optional "caption" such as "pred 7 (0.998)". The
-    Grad-CAM column appears only when some row has one. Returns RGB uint8.
-    """
+def cam_comparison_figure(rows: list[dict], title: str = "Class activation maps"):
+    """The matplotlib Figure of `render_cam_comparison` (tests measure its texts)."""
     with_gradcam = any(row.get("gradcam") is not None for row in rows)
     headers = ["input", "CAM", "CAM overlay"] + (["Grad-CAM overlay"] if with_gradcam else [])
     n_rows, n_cols = len(rows), len(headers)
-    fig = new_figure(1.2 + 1.75 * n_cols, 0.6 + 1.9 * n_rows)
+    fig = new_figure(2.0 + 1.75 * n_cols, 0.9 + 1.9 * n_rows)
     fig.suptitle(title, fontsize=12)
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for j, header in enumerate(headers):
         axes[0, j].set_title(header, fontsize=10, fontweight="bold", pad=12)
-
     for i, row in enumerate(rows):
-        image = np.asarray(row["image"])
-        ax_image, ax_cam, ax_overlay = axes[i, :3]
-        show_digit(ax_image, image)
-        label = row["label"] + (f"\n{row['caption']}" if row.get("caption") else "")
-        ax_image.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9, labelpad=8)
+        _comparison_row(axes[i], row, with_gradcam)
+    _colour_bar(fig, list(axes[:, 1:].ravel()))
+    centers = rows[0].get("centers") if rows else None
+    placement = STRETCHED_NOTE if centers is None else PLACED_NOTE
+    fig.supxlabel(f"{SCALE_NOTE};\n{placement}", fontsize=8, color="#444444")
+    return fig
 
-        cam = row.get("cam")
-        if cam is None:
-            for ax in (ax_cam, ax_overlay):
-                ax.set_axis_off()
-            ax_cam.text(
-                0.5,
-                0.5,
-                row.get("cam_note") or "no conv layer:\nno CAM",
-                transform=ax_cam.transAxes,
-                ha="center",
-                va="center",
-                fontsize=9,
-                color="#666666",
-            )
-        else:
-            cam = np.asarray(cam, dtype=np.float64)
-            _show_raw_map(ax_cam, cam)
-            ax_cam.set_xlabel(f"{cam.shape[0]}×{cam.shape[1]}", fontsize=8, labelpad=2)
-            centers = row.get("centers")
-            if _show_overlay(ax_overlay, image, _upsample(cam, image.shape, centers), centers):
-                _note(ax_overlay, EMPTY_NOTE)
 
-        if with_gradcam:
-            ax_grad = axes[i, 3]
-            if row.get("gradcam") is None:
-                ax_grad.set_axis_off()
-            else:
-                grad = np.asarray(row["gradcam"], dtype=np.float64)
-                centers = row.get("centers")
-                if _show_overlay(ax_grad, image, _upsample(grad, image.shape, centers), centers):
-                    _note(ax_grad, EMPTY_NOTE)
-    fig.supxlabel(_placement_note(rows[0].get("centers") if rows else None), fontsize=8)
-    return figure_to_rgb(fig)
+def render_cam_comparison(rows: list[dict], title: str = "Class activation maps") -> np.ndarray:
+    """One row per model: original | CAM | CAM overlay | Grad-CAM overlay, and a colour bar.
+
+    Each row is a dict: "label" (e.g. "cnn2 · scratch"), "image" (28, 28) uint8, "cam" (h, w)
+    raw map or None (a model without a conv layer), optional "gradcam" (h, w) raw map, optional
+    "centers" (rows, cols) of the cells' receptive-field centres (without them the maps are
+    stretched over the image), an optional "caption" such as "class 7 (p=0.998), predicted 7"
+    and an optional "target" (the class of the maps, named when a map is empty). The Grad-CAM
+    column appears only when some row has one. Returns RGB uint8.
+    """
+    return figure_to_rgb(cam_comparison_figure(rows, title))

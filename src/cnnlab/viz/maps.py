@@ -54,14 +54,37 @@ def upsample_bilinear(m: np.ndarray, size: tuple[int, int] = (28, 28)) -> np.nda
     return rows @ m @ cols.T  # (H, W)
 
 
-def overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+def cell_coverage(centers, shape: tuple[int, int] = (28, 28)) -> np.ndarray:
+    """(H, W) weights in [0, 1]: where a map of cells centred at `centers` (rows, cols) speaks.
+
+    1 up to half a cell spacing beyond the outermost centres, then falling linearly to 0 over
+    another half spacing. cnn3's 3x3 map has centres at 8.5, 12.5, 16.5: its colour covers
+    rows 6.5..18.5 and is gone by 4.5 and 20.5, instead of repeating the edge cells as bands
+    out to the image border, where no cell sits. One cell covers the whole image.
+    """
+
+    def along(centres, n: int) -> np.ndarray:
+        c = np.asarray(centres, dtype=np.float64)
+        half = (c[-1] - c[0]) / (2 * (c.size - 1)) if c.size > 1 else float(n)
+        x = np.arange(n, dtype=np.float64)
+        beyond = np.maximum(c[0] - half - x, 0.0) + np.maximum(x - (c[-1] + half), 0.0)
+        return np.clip(1.0 - beyond / half, 0.0, 1.0)
+
+    rows, cols = centers
+    return np.outer(along(rows, shape[0]), along(cols, shape[1]))  # (H, W)
+
+
+def overlay(image: np.ndarray, heat: np.ndarray, alpha=0.5) -> np.ndarray:
     """Blend a [0, 1] heat map, coloured with `COLORMAP`, over a greyscale uint8 image.
 
-    image: (H, W) uint8; heat: (H, W) in [0, 1]. Returns RGB uint8 (H, W, 3).
+    image: (H, W) uint8; heat: (H, W) in [0, 1]; alpha: the colour's weight, one number or
+    (H, W) (0 leaves the grey image). Returns RGB uint8 (H, W, 3).
     """
     from matplotlib import colormaps
 
     grey = np.asarray(image, dtype=np.float64)[..., None] / 255.0  # (H, W, 1)
+    alpha = np.asarray(alpha, dtype=np.float64)
+    alpha = alpha[..., None] if alpha.ndim == 2 else alpha  # (H, W, 1) or scalar
     colour = colormaps[COLORMAP](np.clip(heat, 0.0, 1.0))[..., :3]  # (H, W, 3)
     rgb = (1.0 - alpha) * grey + alpha * colour
     return np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)

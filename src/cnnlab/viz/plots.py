@@ -36,14 +36,29 @@ def figure_to_rgb(fig: Figure) -> np.ndarray:
     return np.ascontiguousarray(rgba[..., :3])
 
 
-def png_bytes(array: np.ndarray) -> bytes:
-    """Encode an RGB (H, W, 3) or greyscale (H, W) uint8 array as PNG."""
+def png_bytes(array: np.ndarray, text: dict[str, str] | None = None) -> bytes:
+    """Encode an RGB (H, W, 3) or greyscale (H, W) uint8 array as PNG; `text` goes into the
+    file's text chunks (read back with `png_text`), e.g. the caption of what it shows."""
+    from PIL.PngImagePlugin import PngInfo
+
     array = np.asarray(array)
     if array.dtype != np.uint8 or array.ndim not in (2, 3) or array.shape[2:] not in ((), (3,)):
         raise ValueError(f"expected uint8 (H, W) or (H, W, 3), got {array.dtype} {array.shape}")
+    info = PngInfo()
+    for key, value in (text or {}).items():
+        info.add_itxt(key, value)  # international text: UTF-8, so "·" and "−" survive
     buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG", optimize=True)
+    Image.fromarray(array).save(buffer, format="PNG", optimize=True, pnginfo=info)
     return buffer.getvalue()
+
+
+def png_text(path: str | os.PathLike) -> dict[str, str]:
+    """The text chunks of a PNG file ({} when it has none or cannot be read as a PNG)."""
+    try:
+        with Image.open(path) as image:
+            return {str(k): str(v) for k, v in getattr(image, "text", {}).items()}
+    except OSError:
+        return {}
 
 
 def save_png(array: np.ndarray, path: str | os.PathLike) -> None:
