@@ -4,8 +4,10 @@
 
 Each argument is a parent of run directories (`cnnlab train --out DIR`); every run directory in
 RUNS_BEFORE is compared with the one of the same name in RUNS_AFTER: every array of the
-checkpoint (model weights, buffers and optimizer state, `checkpoint.npz` of the NumPy engine or
-`checkpoint.pt` of the PyTorch one) must have the same names, dtype, shape and bytes. Prints one
+model (weights and buffers) and of the optimizer state in the checkpoint (`checkpoint.npz` of
+the NumPy engine or `checkpoint.pt` of the PyTorch one) must have the same names, dtype, shape
+and bytes. Anything else a checkpoint holds (where training stands, generator states) is left
+out: it says how to go on, not what was learned. Prints one
 line per run and exits 1 when any differs. A refactoring that claims "same numbers as before"
 trains the same runs before and after it and passes them here.
 """
@@ -32,6 +34,7 @@ def checkpoint_arrays(run_dir: Path) -> dict[str, np.ndarray]:
     import torch
 
     state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
+    state = {key: state[key] for key in ("model", "optimizer") if key in state}
     return dict(_flatten_tensors(state, ""))
 
 

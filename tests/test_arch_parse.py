@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from cnnlab.errors import UserError
-from cnnlab.models import arch_layers, arch_parse, arch_text
-from cnnlab.models.arch_layers import KNOWN_LAYERS, LAYERS
+from cnnlab.models import arch_parse, arch_text
 from cnnlab.models.arch_parse import MAX_CHARS, MAX_LAYERS, LayerCall, parse_architecture
 from cnnlab.models.arch_text import (
     MAX_FILE_BYTES,
@@ -21,6 +20,7 @@ from cnnlab.models.arch_text import (
     format_call,
     load_architecture_text,
 )
+from cnnlab.models.layers import KINDS, KNOWN_LAYERS, params
 
 EXAMPLE = (
     "Conv2d(16, 3, padding=1) BatchNorm2d ReLU MaxPool2d(2) Conv2d(32, 3, padding=1) ReLU "
@@ -103,7 +103,7 @@ def test_defaults_are_filled_in_under_pytorch_keyword_names(text, kwargs):
 def test_numbers_in_every_spelling_and_integers_given_for_floats_become_floats():
     calls = parse_architecture(
         "Dropout(0.25) Dropout(p=1) BatchNorm2d(eps=1e-3, momentum=0) LeakyReLU(-.2) "
-        "BatchNorm1d(1E-05, 0.)"
+        "BatchNorm1d(256, 1E-05, 0.)"
     )
     assert typed(calls) == typed(
         [
@@ -139,7 +139,10 @@ def test_comments_newlines_and_empty_parentheses_are_allowed():
     [
         ("Conv2d(16, 3, padding=1)", "Conv2d(16, 3, padding=1)"),
         ("Conv2d(16,3,stride=1,padding=0,bias=True)", "Conv2d(16, 3)"),
-        ("Conv2d(16, (3, 3), 1, (1, 1), False)", "Conv2d(16, (3, 3), padding=(1, 1), bias=False)"),
+        (
+            "Conv2d(1, 16, (3, 3), 1, (1, 1), bias=False)",
+            "Conv2d(16, (3, 3), padding=(1, 1), bias=False)",
+        ),
         ("MaxPool2d(2, (1, 1))", "MaxPool2d(2, stride=(1, 1))"),
         ("Dropout(0.3) Dropout(0.5)", "Dropout(p=0.3) Dropout"),
         ("BatchNorm2d(eps=1e-3)", "BatchNorm2d(eps=0.001)"),
@@ -155,9 +158,9 @@ def test_the_canonical_string_writes_required_arguments_by_position_and_omits_de
 ROUND_TRIP_TEXTS = [
     EXAMPLE,
     "Conv2d(8, (3, 5), stride=(1, 2), padding=(0, 1), bias=False) Tanh AvgPool2d(2, 1)",
-    "Conv2d(32, 5, 2) LeakyReLU(0.2) Dropout(0.125) AdaptiveAvgPool2d(1) Flatten Linear(10)",
-    "Flatten Linear(256, False) BatchNorm1d(eps=1e-3, momentum=0.01) Sigmoid Linear(10)",
-    "MaxPool2d((2, 3), stride=(2, 1), padding=(1, 0)) BatchNorm2d(1e-7, 1) LeakyReLU(-0.0)",
+    "Conv2d(32, 5, stride=2) LeakyReLU(0.2) Dropout(0.125) AdaptiveAvgPool2d(1) Flatten Linear(10)",
+    "Flatten Linear(256, bias=False) BatchNorm1d(eps=1e-3, momentum=0.01) Sigmoid Linear(10)",
+    "MaxPool2d((2, 3), stride=(2, 1), padding=(1, 0)) BatchNorm2d(8, 1e-7, 1) LeakyReLU(-0.0)",
 ]
 
 
@@ -185,10 +188,11 @@ ERROR_CASES = [
     ("Conv2d(16, 3) ReLu", 2, 1, 15, "did you mean ReLU"),
     ("Conv2d(16, 3, dilation=2)", 1, 1, 15, "'dilation' is not an argument of Conv2d"),
     ("Conv2d(16, 3, __class__=1)", 1, 1, 15, "'__class__' is not an argument"),
-    ("Linear(10, True, 3)", 1, 1, 18, "too many positional arguments"),
+    ("Linear(5408, 10, True, 3)", 1, 1, 24, "too many positional arguments"),
+    ("Conv2d(1, 16, 3, 1, 0, False)", 1, 1, 24, "too many positional arguments"),
     ("ReLU(1)", 1, 1, 6, "ReLU takes no arguments"),
     ("Conv2d(16, 3, padding=1, padding=2)", 1, 1, 26, "'padding' is given twice"),
-    ("Conv2d(16, 3, kernel_size=3)", 1, 1, 15, "given twice, by position and by keyword"),
+    ("Conv2d(1, 16, 3, kernel_size=3)", 1, 1, 18, "given twice, by position and by keyword"),
     ("Conv2d(16, kernel_size=3, 1)", 1, 1, 27, "positional argument cannot follow"),
     ("ReLU Conv2d(16)", 2, 1, 6, "'kernel_size' is missing"),
     ("Linear", 1, 1, 1, "'out_features' is missing"),
@@ -213,7 +217,7 @@ ERROR_CASES = [
     ("Conv2d(16, 3\nReLU", 1, 2, 1, "expected ',' or ')'"),
     ("Conv2d(16, 3))", 2, 1, 14, "expected a layer name"),
     ("(16, 3)", 1, 1, 1, "expected a layer name"),
-    ("Conv2d(16, 3,)", 1, 1, 14, "expected a value"),
+    ("Conv2d(16, ,3)", 1, 1, 12, "expected a value"),
     ("Conv2d(16, 3, padding=same)", 1, 1, 23, "expected a value"),
     ("Conv2d(16 3)", 1, 1, 11, "expected ',' or ')'"),
     ("Conv2d(16, 3); ReLU", 2, 1, 14, "';' is not allowed"),
@@ -287,7 +291,7 @@ def test_code_injection_attempts_are_refused(text):
 
 def test_the_parser_never_calls_eval_exec_compile_or_literal_eval():
     forbidden = {"eval", "exec", "compile", "__import__", "literal_eval", "getattr"}
-    for module in (arch_parse, arch_layers, arch_text):
+    for module in (arch_parse, params, arch_text):
         tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -333,7 +337,7 @@ def _random_call(rng: random.Random) -> str:
     """A call that is often valid: a known layer with arguments drawn from good and bad values."""
     kind = rng.choice(KNOWN_LAYERS)
     values = ["0", "1", "3", "16", "-1", "0.5", "1e-3", "2.0", "True", "False", "(1, 1)", "(3, 0)"]
-    keywords = [param.name for param in LAYERS[kind]] + ["p", "dilation"]
+    keywords = [param.name for param in KINDS[kind].full_params()] + ["p", "dilation"]
     args = [rng.choice(values) for _ in range(rng.choice([0, 0, 1, 1, 2, 3]))]
     args += [f"{rng.choice(keywords)}={rng.choice(values)}" for _ in range(rng.choice([0, 0, 1]))]
     return f"{kind}({', '.join(args)})" if args or rng.random() < 0.3 else kind

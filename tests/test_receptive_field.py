@@ -91,6 +91,7 @@ def test_a_plain_resize_spreads_the_centres_over_the_whole_image():
 
 
 def test_a_layer_that_mixes_all_positions_has_no_receptive_field():
-    spec = ArchSpec("gap", "", (LayerSpec("gap", "GlobalAvgPool2d"),), feature_layer="gap")
-    with pytest.raises(ValueError, match="GlobalAvgPool2d"):
+    layers = (LayerSpec("gap", "AdaptiveAvgPool2d", {"output_size": 1}),)
+    spec = ArchSpec("gap", "", layers, feature_layer="gap")
+    with pytest.raises(ValueError, match="AdaptiveAvgPool2d"):
         receptive_field(spec)

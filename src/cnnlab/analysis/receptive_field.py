@@ -11,7 +11,9 @@ cell 0 (pixel-index coordinates: pixel r has centre r):
     start_out = start_in + ((k - 1) / 2 - p) * j_in
 
 for a window of (dilated) size k, stride s and padding p. Elementwise layers leave all three
-alone. `upsample_to_input` places a map on the pixel grid by interpolating between the centres.
+alone (a 1x1 window). Each kind gives its (k, s, p) in its record (`LayerKind.field`,
+`cnnlab.models.layers`). `upsample_to_input` places a map on the pixel grid by interpolating
+between the centres.
 """
 
 from __future__ import annotations
@@ -20,20 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnnlab.models.layers import KINDS
 from cnnlab.models.shapes import INPUT_SHAPE, infer_shapes
 from cnnlab.models.spec import ArchSpec
-from cnnlab.scratch.im2col import pair
 
-WINDOW_KINDS = ("Conv2d", "MaxPool2d", "AvgPool2d")
-# Layers that act on each value (or each channel) alone: the field passes through unchanged.
-ELEMENTWISE_KINDS = (
-    "ReLU",
-    "LeakyReLU",
-    "Tanh",
-    "Sigmoid",
-    "Dropout",
-    "BatchNorm2d",
-)
 OUTSIDE_NOTE = "linear between cell centres (dots), edge value outside them"
 
 
@@ -54,19 +46,6 @@ class ReceptiveField:
         }
 
 
-def _window(layer) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
-    """(k, s, p) per axis of a windowed layer; k includes a convolution's dilation."""
-    kw = layer.kwargs
-    k = pair(kw["kernel_size"])
-    if layer.spec.kind == "Conv2d":
-        s = pair(kw.get("stride", 1))
-        d = pair(kw.get("dilation", 1))
-        k = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d, strict=True))
-    else:  # pooling: the stride defaults to the window, as in PyTorch
-        s = pair(kw["stride"]) if kw.get("stride") is not None else k
-    return k, s, pair(kw.get("padding", 0))
-
-
 def _walk(spec: ArchSpec, input_shape) -> tuple[dict[str, ReceptiveField], object | None]:
     """Every layer's output cells, in order, up to the first layer that mixes all positions
     (Flatten, a global pool, Linear), which is returned too (None when there is none).
@@ -77,14 +56,13 @@ def _walk(spec: ArchSpec, input_shape) -> tuple[dict[str, ReceptiveField], objec
     jump, size, start = np.ones(2), np.ones(2), np.zeros(2)  # per axis (rows, cols)
     fields = {}
     for layer in infer_shapes(spec, input_shape):
-        kind = layer.spec.kind
-        if kind in WINDOW_KINDS:
-            k, s, p = (np.array(v, dtype=np.float64) for v in _window(layer))
-            start = start + ((k - 1) / 2 - p) * jump
-            size = size + (k - 1) * jump
-            jump = jump * s
-        elif kind not in ELEMENTWISE_KINDS:
+        window = KINDS[layer.spec.kind].field  # the kind's rule: its (k, s, p), or None
+        if window is None:
             return fields, layer
+        k, s, p = (np.array(v, dtype=np.float64) for v in window(layer.kwargs))
+        start = start + ((k - 1) / 2 - p) * jump
+        size = size + (k - 1) * jump
+        jump = jump * s
         _, h, w = layer.out_shape
         fields[layer.spec.name] = ReceptiveField(
             rows=start[0] + jump[0] * np.arange(h),

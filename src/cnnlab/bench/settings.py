@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 
 from cnnlab.errors import UserError
 from cnnlab.models import MODEL_NAMES
+from cnnlab.models.layers import conv2d
 from cnnlab.training.engines import ENGINES, KerasEngine, engine_class
 
 DEFAULT_ENGINES = tuple(ENGINES)
@@ -83,5 +84,5 @@ def available_engines(
 
 def target_ratio(spec, phase: str) -> float:
     """The target of scratch / reference for `phase` ("train" or "inference") of `spec`'s net."""
-    has_conv = any(layer.kind == "Conv2d" for layer in spec.layers)
+    has_conv = any(layer.kind == conv2d.KIND.name for layer in spec.layers)
     return MLP_TRAIN_TARGET if phase == "train" and not has_conv else TARGET_RATIO

@@ -5,32 +5,43 @@ from __future__ import annotations
 
 from cnnlab.errors import UserError
 from cnnlab.models import MODEL_NAMES, spec_from_string
-from cnnlab.models.arch_parse import parse_architecture
-from cnnlab.models.arch_text import canonical_string, default_run_name, load_architecture_text
+from cnnlab.models.arch_text import default_run_name, load_architecture_text
+from cnnlab.models.presets import PRESETS
 from cnnlab.models.spec import ArchSpec
 
 ARCH_HELP = (
     "your own network: PyTorch layers such as 'Conv2d(16, 3, padding=1) ReLU MaxPool2d(2) "
-    "Flatten Linear(10)', or a text file holding them (# comments allowed)"
+    "Flatten Linear(10)' (input sizes may be left out: two numbers in Conv2d or one in Linear "
+    "are the short form, more are PyTorch's order, 'Conv2d(1, 16, 3)'; an nn.Sequential(...) "
+    "pasted from PyTorch reads too), a text file holding them (# comments allowed), or a "
+    "built-in model's name"
 )
 ARCH_ROW_HELP = 'add the network NAME="LAYERS" (or NAME=FILE) as a row; repeatable'
 
 
-def canonical_arch(value: str) -> str:
-    """The canonical one-line string of an `--arch` value (a string or a file's text)."""
-    return canonical_string(parse_architecture(load_architecture_text(value)))
+def architecture_text(value: str) -> str:
+    """The architecture an `--arch` value stands for: a built-in model's string for its name
+    (`--arch lenet5`), a file's text for a file, else the value itself."""
+    if value.strip() in PRESETS:
+        return PRESETS[value.strip()].text
+    return load_architecture_text(value)
 
 
 def arch_spec(value: str, name: str | None = None) -> ArchSpec:
-    """The checked spec of an `--arch` value, named `name` or by `default_run_name`."""
-    text = canonical_arch(value)
+    """The checked spec of an `--arch` value, named `name` or by `default_run_name`. Checked
+    as written, so a written input size (`Conv2d(1, 16, 3)`) is held against the inferred one;
+    the spec's `source` is the canonical string."""
+    text = architecture_text(value)
     return spec_from_string(text, name or default_run_name(text))
 
 
 def arch_fields(value: str | None, name: str | None) -> dict:
-    """The `TrainConfig` fields for `--arch value [--name name]`: {} without --arch."""
+    """The `TrainConfig` fields for `--arch value [--name name]`: {} without --arch; a built-in
+    model's name is that model (`--arch cnn3` trains `--model cnn3`, with its layer names)."""
     if value is None:
         return {}
+    if value.strip() in PRESETS:
+        return {"model": value.strip(), "arch": None}
     spec = arch_spec(value, name)
     return {"model": spec.name, "arch": spec.source}
 

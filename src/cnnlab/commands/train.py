@@ -76,8 +76,11 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.text import count_noun
     from cnnlab.training.trainer import train
 
+    config = config_from_args(args, **arch_fields(args.arch, args.name))
+    if not (args.quiet or args.resume):  # a resumed run's network is the one it was started with
+        print_architecture(config)
     run_dir = train(
-        config_from_args(args, **arch_fields(args.arch, args.name)),
+        config,
         resume=args.resume,
         force=args.force,
         quiet=args.quiet,
@@ -88,3 +91,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"{run_dir}: test accuracy {status['test_accuracy']:.4f} ({epochs})")
     print(f"TensorBoard: tensorboard --logdir {run_dir.parent}")
     return 0
+
+
+def print_architecture(config: TrainConfig) -> None:
+    """The network about to be trained, like Keras' `model.summary()`: each layer's output
+    shape and parameter count, and the total."""
+    from cnnlab.models import resolve_spec
+    from cnnlab.models.shapes import summary_table
+
+    spec = resolve_spec(config.model, config.arch)
+    print(f"{spec.name}: {spec.description}")
+    print(summary_table(spec), flush=True)

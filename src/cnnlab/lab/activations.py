@@ -13,6 +13,7 @@ import numpy as np
 from cnnlab.errors import UserError
 from cnnlab.lab.inference import png_data_url
 from cnnlab.lab.runs import LabRun
+from cnnlab.models.layers import conv2d, flatten
 from cnnlab.training.engines import REFERENCE, SCRATCH
 
 GAP = 1  # pixels between tiles of a grid picture
@@ -101,7 +102,7 @@ def first_filters(run: LabRun) -> dict[str, Any] | None:
     """The first conv layer's weights (C_out, 1, k, k) as a grid, red positive, blue negative."""
     from matplotlib import colormaps
 
-    first = next((layer for layer in run.spec.layers if layer.kind == "Conv2d"), None)
+    first = next((layer for layer in run.spec.layers if layer.kind == conv2d.KIND.name), None)
     if first is None:
         return None
     if run.engine.name == SCRATCH:
@@ -137,7 +138,7 @@ def inside(run: LabRun, digit: np.ndarray) -> dict[str, Any]:
         "layers": [
             describe_layer(name, kind, out, fields.get(name, {}))
             for name, kind, out in outputs
-            if kind != "Flatten"
+            if kind != flatten.KIND.name
         ],
         "filters": filters,
         "logits": [round(float(v), 4) for v in logits],

@@ -1,15 +1,22 @@
 """Architecture strings such as `Conv2d(16, 3, padding=1) ReLU MaxPool2d(2) Flatten Linear(10)`.
 
 The text is read by a small regex scanner and a recursive-descent parser, never by `eval`: all it
-can produce are the layers of `arch_layers.LAYERS` with numbers, True/False and integer pairs as
-arguments. Anything else is a `UserError` that names the layer, its line and column.
+can produce are the layers of the registry (`cnnlab.models.layers.KINDS`) with numbers,
+True/False and integer pairs as arguments. Anything else is a `UserError` that names the layer,
+its line and column.
 
-Grammar (spaces, newlines and `# comments` between tokens are skipped):
+Grammar (spaces, newlines and `# comments` between tokens are skipped; a NAME may carry PyTorch's
+`nn.` or `torch.nn.` prefix, so a pasted `nn.Sequential(...)` or its body reads as written):
 
-    architecture := call*
-    call         := NAME [ "(" [ argument ( "," argument )* ] ")" ]
+    architecture := "Sequential" "(" calls ")" | calls
+    calls        := call ( [","] call )* [","]
+    call         := NAME [ "(" [ argument ( "," argument )* [","] ] ")" ]
     argument     := NAME "=" value | value          # positional ones first
     value        := NUMBER | "True" | "False" | "(" NUMBER "," NUMBER ")"
+
+Which parameters the positional arguments fill is the kind's rule (`LayerKind.positional_order`):
+the required ones with the input size left out (`Conv2d(16, 3)`, `Linear(10)`), or, given more,
+PyTorch's full order with the input size first (`Conv2d(1, 16, 3)`, `Linear(5408, 10)`).
 """
 
 from __future__ import annotations
@@ -21,15 +28,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, NoReturn
 
 from cnnlab.errors import UserError
-from cnnlab.models.arch_layers import (
-    KNOWN_LAYERS,
-    LAYERS,
-    REQUIRED,
-    BadValueError,
-    Value,
-    format_value,
-    signature,
-)
+from cnnlab.models.layers import KINDS, KNOWN_LAYERS
+from cnnlab.models.layers.params import REQUIRED, BadValueError, Value, format_value
 
 MAX_CHARS = 10_000
 MAX_LAYERS = 100
@@ -42,9 +42,12 @@ class LayerCall:
     """One layer as written: `Conv2d(16, 3)` -> kind "Conv2d", kwargs with every argument."""
 
     kind: str  # PyTorch class name
-    kwargs: dict  # PyTorch keyword name -> value, defaults filled in
+    kwargs: dict  # PyTorch keyword name -> value, defaults filled in, input size left out
     position: int  # 1-based place in the architecture
     text: str = field(compare=False)  # the call as written; two spellings of one call are equal
+    # The input size when written (`in_channels` of `Conv2d(1, 16, 3)`), None when left out;
+    # `spec_from_string` checks it against the inferred one, so the spec never holds it.
+    input_size: int | None = field(default=None, compare=False)
 
 
 # ---------------------------------------------------------------------------------------- scanner
@@ -60,7 +63,7 @@ _TOKEN_RE = re.compile(
     r"""
       (?P<skip>[ \t\r\n]+ | \#[^\n]*)                                  # spaces and comments
     | (?P<number>[+-]?(?:[0-9]+\.?[0-9]* | \.[0-9]+)(?:[eE][+-]?[0-9]+)?)
-    | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+    | (?P<name>(?:(?:torch\.)?nn\.)?[A-Za-z_][A-Za-z0-9_]*)          # nn.Conv2d: PyTorch's
     | (?P<punct>[(),=])
     | (?P<stray>.)                                                     # anything else
     """,
@@ -94,13 +97,32 @@ class _Parser:
         self.call_start = 0
 
     def architecture(self) -> list[LayerCall]:
+        if self.token.kind == "name" and _kind(self.token.text) == "Sequential":
+            self.advance()
+            if self.look().kind != "(":
+                self.fail(self.token, f"expected '(' after Sequential, found {_show(self.token)}")
+            self.advance()
+            calls = self.calls(until=")")
+            self.advance()  # the closing ")"
+            if self.look().kind != "end":
+                self.fail(self.token, "nothing may follow the closing ')' of Sequential(...)")
+            return calls
+        return self.calls(until="end")
+
+    def calls(self, until: str) -> list[LayerCall]:
+        """Layer calls, each optionally followed by a comma, up to a token of kind `until`."""
         calls = []
-        while self.token.kind != "end":
+        # `self.token`, not `look()`: a stray character is reported as part of the next layer
+        while self.token.kind != until:
+            if self.token.kind == "end":
+                self.fail(self.token, "a '(' is never closed; add the missing ')'")
             self.layer += 1
             self.call_start = self.token.start
             if self.layer > MAX_LAYERS:
                 self.fail(self.token, f"an architecture holds at most {MAX_LAYERS} layers")
             calls.append(self.call())
+            if self.token.kind == ",":
+                self.advance()
         return calls
 
     def call(self) -> LayerCall:
@@ -108,8 +130,8 @@ class _Parser:
         if name.kind != "name":
             self.fail(name, f"expected a layer name such as Conv2d or ReLU, found {_show(name)}")
         self.advance()
-        if name.text not in LAYERS:
-            self.fail(name, _unknown_layer(name.text))
+        if _kind(name.text) not in KINDS:
+            self.fail(name, _unknown_layer(_kind(name.text)))
         positional: list[tuple[Token, Value]] = []
         keywords: dict[str, tuple[Token, Value]] = {}
         end = name.start + len(name.text)
@@ -119,7 +141,8 @@ class _Parser:
             end = self.advance().start + 1  # the closing ")"
         text = self.text[name.start : end]
         kwargs = self.bind(name, positional, keywords, end)
-        return LayerCall(name.text, kwargs, self.layer, text)
+        input_size = kwargs.pop(KINDS[_kind(name.text)].input_size, None)
+        return LayerCall(_kind(name.text), kwargs, self.layer, text, input_size)
 
     def arguments(self, positional: list, keywords: dict) -> None:
         """Reads `argument ("," argument)*` up to, not including, the closing parenthesis."""
@@ -135,6 +158,8 @@ class _Parser:
             if token.kind != ",":
                 self.fail(token, f"expected ',' or ')' after an argument, found {_show(token)}")
             self.advance()
+            if self.look().kind == ")":  # a trailing comma, as Python allows
+                return
 
     def argument(self, positional: list, keywords: dict) -> None:
         token = self.look()
@@ -199,16 +224,20 @@ class _Parser:
         return value
 
     def bind(self, name: Token, positional: list, keywords: dict, end: int) -> dict:
-        """Matches the arguments to the layer's parameters like Python would, then checks each."""
-        kind, params = name.text, LAYERS[name.text]
-        if len(positional) > len(params):
-            token = positional[len(params)][0]
-            self.fail(token, f"too many positional arguments; {signature(kind)}", end)
+        """Matches the arguments to the kind's parameters like Python would (positional ones by
+        `LayerKind.positional_order`), then checks each. The input size, when given, is in the
+        result under its PyTorch name (`in_channels`, ...)."""
+        kind = KINDS[_kind(name.text)]
+        order = kind.positional_order(len(positional), set(keywords))
+        if len(positional) > len(order):
+            token = positional[len(order)][0]
+            self.fail(token, f"too many positional arguments; {kind.signature()}", end)
         # zip stops at the shorter list: the parameters left over are given by keyword or default
-        given = {param.name: arg for param, arg in zip(params, positional, strict=False)}
+        given = {param.name: arg for param, arg in zip(order, positional, strict=False)}
+        params = kind.full_params()
         for key, (token, value) in keywords.items():
             if key not in {param.name for param in params}:
-                problem = f"{_short(key)!r} is not an argument of {kind}; {signature(kind)}"
+                problem = f"{_short(key)!r} is not an argument of {kind.name}; {kind.signature()}"
                 self.fail(token, problem, end)
             if key in given:
                 self.fail(token, f"{key!r} is given twice, by position and by keyword", end)
@@ -216,10 +245,11 @@ class _Parser:
         kwargs = {}
         for param in params:
             if param.name not in given:
+                if param.name == kind.input_size:
+                    continue  # left out: inferred from the layer before
                 if param.default is REQUIRED:
-                    self.fail(
-                        name, f"the argument {param.name!r} is missing; {signature(kind)}", end
-                    )
+                    problem = f"the argument {param.name!r} is missing; {kind.signature()}"
+                    self.fail(name, problem, end)
                 kwargs[param.name] = param.default
                 continue
             token, value = given[param.name]
@@ -255,6 +285,11 @@ class _Parser:
 
 _BOOLEANS = {"True": True, "False": False}
 _VALUES = "values are integers, decimals like 0.5 or 1e-3, True, False or pairs like (3, 3)"
+
+
+def _kind(name: str) -> str:
+    """The class name of a written name: `nn.Conv2d` and `torch.nn.Conv2d` are `Conv2d`."""
+    return name.rpartition(".")[2]
 
 
 def _show(token: Token) -> str:

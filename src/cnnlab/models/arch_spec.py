@@ -1,11 +1,10 @@
 """From an architecture string to an `ArchSpec`: layer names, shapes, feature layer and head.
 
-Layer names follow the kind and the order of the layers, PyTorch-style: `conv1, conv2, ...` for
-Conv2d, `bn1, ...` for BatchNorm2d/1d, `relu1, ...`, `pool1, ...` for MaxPool2d, `avgpool1, ...`,
-`gap1` for AdaptiveAvgPool2d, `lrelu1`, `tanh1`, `sigmoid1`, `dropout1`, `flatten1`, `fc1, ...`
-for Linear. So `Conv2d(16, 3) BatchNorm2d ReLU ...` has parameters `conv1.weight`, `bn1.weight`,
-buffers `bn1.running_mean`, ... The built-in models keep their historical names through an
-explicit name list (`cnnlab.models.presets`).
+Layer names follow the kind and the order of the layers, PyTorch-style: the kind's prefix
+(`LayerKind.prefix`: `conv` for Conv2d, `bn` for BatchNorm2d/1d, `pool` for MaxPool2d, `fc` for
+Linear, ...) and its count so far. So `Conv2d(16, 3) BatchNorm2d ReLU ...` has parameters
+`conv1.weight`, `bn1.weight`, buffers `bn1.running_mean`, ... The built-in models keep their
+historical names through an explicit name list (`cnnlab.models.presets`).
 
 The feature map for CAM and Grad-CAM is the output of the last layer that still gives a
 (C, H, W) map before the first Flatten or global pool (a Dropout there is skipped: in eval mode it
@@ -21,30 +20,16 @@ from __future__ import annotations
 from collections import Counter
 
 from cnnlab.errors import UserError
-from cnnlab.models.arch_layers import LAYERS, REQUIRED
 from cnnlab.models.arch_parse import LayerCall, parse_architecture
 from cnnlab.models.arch_text import canonical_string
+from cnnlab.models.layers import KINDS
+from cnnlab.models.layers.params import REQUIRED
 from cnnlab.models.shapes import INPUT_SHAPE, ShapedLayer, ShapeError, infer_shapes
 from cnnlab.models.spec import ArchSpec, LayerSpec
 
 CLASSES = 10  # MNIST's digits: the last layer gives one score each
-
-NAME_PREFIXES = {
-    "Conv2d": "conv",
-    "BatchNorm2d": "bn",
-    "BatchNorm1d": "bn",
-    "ReLU": "relu",
-    "LeakyReLU": "lrelu",
-    "Tanh": "tanh",
-    "Sigmoid": "sigmoid",
-    "MaxPool2d": "pool",
-    "AvgPool2d": "avgpool",
-    "AdaptiveAvgPool2d": "gap",
-    "Dropout": "dropout",
-    "Flatten": "flatten",
-    "Linear": "fc",
-}
-_TO_FLAT = {"Flatten", "AdaptiveAvgPool2d", "GlobalAvgPool2d"}  # where the (C, H, W) map ends
+# How the layers after the feature map use it, by the kinds' `head_role`s (Dropout skipped).
+HEADS = {("flatten", "linear"): "flatten_linear", ("gap", "flatten", "linear"): "gap_linear"}
 
 
 def layer_names(calls: list[LayerCall]) -> list[str]:
@@ -52,7 +37,7 @@ def layer_names(calls: list[LayerCall]) -> list[str]:
     counts: Counter[str] = Counter()
     names = []
     for call in calls:
-        prefix = NAME_PREFIXES[call.kind]
+        prefix = KINDS[call.kind].prefix
         counts[prefix] += 1
         names.append(f"{prefix}{counts[prefix]}")
     return names
@@ -62,7 +47,7 @@ def spec_kwargs(call: LayerCall) -> dict:
     """The call's arguments less those left at PyTorch's default (`Conv2d(16, 3)` ->
     {"out_channels": 16, "kernel_size": 3}), so a spec reads like the string."""
     kwargs = {}
-    for param in LAYERS[call.kind]:
+    for param in KINDS[call.kind].params:
         value = call.kwargs[param.name]
         default = param.default
         if default is REQUIRED or type(value) is not type(default) or value != default:
@@ -93,6 +78,7 @@ def spec_from_string(
     source = canonical_string(calls)
     draft = ArchSpec(name, description or "", layers, source=source)
     shaped = _shapes_or_explain(draft)
+    _check_input_sizes(calls, shaped)
     last = shaped[-1]
     if last.out_shape != (CLASSES,):
         size = " × ".join(map(str, last.out_shape))
@@ -120,31 +106,40 @@ def _shapes_or_explain(spec: ArchSpec) -> list[ShapedLayer]:
         raise UserError(f"The architecture does not fit a {image} image: {err}.") from None
 
 
+def _check_input_sizes(calls: list[LayerCall], shaped: list[ShapedLayer]) -> None:
+    """A written input size (`Conv2d(3, 16, 3)`) must be the one the layer receives."""
+    for call, layer in zip(calls, shaped, strict=True):
+        key = KINDS[call.kind].input_size
+        if call.input_size is not None and call.input_size != layer.kwargs[key]:
+            raise UserError(
+                f"Layer {call.position} ({layer.spec.name}, {call.kind}) is given "
+                f"{key}={call.input_size}, but the input it receives has {layer.kwargs[key]}; "
+                f"write {layer.kwargs[key]} or leave the argument out."
+            )
+
+
 def feature_layer_and_head(shaped: list[ShapedLayer]) -> tuple[str | None, str | None]:
     """(name of the layer whose output is the CAM feature map, head kind), see the module doc."""
     feature, rest = None, []
     for index, layer in enumerate(shaped):
-        if layer.spec.kind in _TO_FLAT:
+        kind = KINDS[layer.spec.kind]
+        if kind.field is None:  # the (C, H, W) map ends at the first layer mixing positions
             rest = shaped[index:]
             break
-        if len(layer.out_shape) == 3 and layer.spec.kind != "Dropout":
+        if len(layer.out_shape) == 3 and not kind.identity_in_eval:
             feature = layer.spec.name
     if feature is None:
         return None, None
-    kinds = tuple(layer.spec.kind for layer in rest if layer.spec.kind != "Dropout")
-    head = {
-        ("Flatten", "Linear"): "flatten_linear",
-        ("AdaptiveAvgPool2d", "Flatten", "Linear"): "gap_linear",
-        ("GlobalAvgPool2d", "Linear"): "gap_linear",
-    }.get(kinds)
+    kinds = (KINDS[layer.spec.kind] for layer in rest)
+    head = HEADS.get(tuple(kind.head_role for kind in kinds if not kind.identity_in_eval))
     return feature, head
 
 
 def describe(shaped: list[ShapedLayer], feature_layer: str | None, head: str | None) -> str:
     """A one-line description such as `3 conv layers, last feature map 7x7, flatten + linear
     head`, for the model summary."""
-    convs = sum(layer.spec.kind == "Conv2d" for layer in shaped)
-    linears = sum(layer.spec.kind == "Linear" for layer in shaped)
+    convs = sum(KINDS[layer.spec.kind].prefix == "conv" for layer in shaped)
+    linears = sum(KINDS[layer.spec.kind].head_role == "linear" for layer in shaped)
     parts = [f"{convs} conv layers" if convs else f"{linears} fully connected layers"]
     for layer in shaped:
         if layer.spec.name == feature_layer:

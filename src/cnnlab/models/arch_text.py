@@ -7,17 +7,19 @@ import hashlib
 from pathlib import Path
 
 from cnnlab.errors import UserError
-from cnnlab.models.arch_layers import LAYERS, REQUIRED, format_value
 from cnnlab.models.arch_parse import LayerCall, parse_architecture
+from cnnlab.models.layers import KINDS
+from cnnlab.models.layers.params import REQUIRED, format_value
 
 MAX_FILE_BYTES = 64 * 1024
 MAX_SLUG_CHARS = 40
 
 
 def format_call(call: LayerCall) -> str:
-    """The canonical text of a call: required arguments by position, others only if not default."""
+    """The canonical text of a call: required arguments by position, others only if not default;
+    the input size is left out (it is checked against the inferred one, see `spec_from_string`)."""
     args = []
-    for param in LAYERS[call.kind]:
+    for param in KINDS[call.kind].params:
         value = call.kwargs[param.name]
         if param.default is REQUIRED:
             args.append(format_value(value))
@@ -79,22 +81,5 @@ def default_run_name(text: str) -> str:
     return f"{slug or 'arch'}-{digest}"
 
 
-_SLUG_PARTS = {
-    "BatchNorm2d": "bn",
-    "BatchNorm1d": "bn",
-    "MaxPool2d": "p",
-    "AvgPool2d": "ap",
-    "AdaptiveAvgPool2d": "gap",
-    "Dropout": "d",
-    "LeakyReLU": "lrelu",
-    "Tanh": "tanh",
-    "Sigmoid": "sig",
-}
-
-
 def _slug_part(call: LayerCall) -> str | None:
-    if call.kind == "Conv2d":
-        return f"c{call.kwargs['out_channels']}"
-    if call.kind == "Linear":
-        return f"l{call.kwargs['out_features']}"
-    return _SLUG_PARTS.get(call.kind)  # ReLU and Flatten: the usual glue, left out
+    return KINDS[call.kind].slug(call.kwargs)  # ReLU and Flatten: the usual glue, left out

@@ -21,6 +21,7 @@ import math
 import os
 
 from cnnlab.errors import UserError
+from cnnlab.models.layers import KINDS
 from cnnlab.models.shapes import INPUT_SHAPE, ShapedLayer, infer_shapes
 from cnnlab.models.spec import ArchSpec
 from cnnlab.scratch.im2col import pair
@@ -48,58 +49,13 @@ def import_keras():
 
 
 def _make(keras, layer: ShapedLayer, seed: int) -> list:
-    """The Keras layers for one layer of the spec (whose kwargs are PyTorch's arguments): one,
-    or two for a padded Conv2d / MaxPool2d (the padding gets its own layer, `<name>_pad`)."""
-    kind, kw, name = layer.spec.kind, layer.kwargs, layer.spec.name
-    common = dict(name=name, dtype=DTYPE)
-    first = dict(data_format="channels_first")  # NCHW like the other engines
-    if kind == "Conv2d":
-        # Weights start at zero: `build` overwrites every one with the NumPy model's, and a
-        # random initializer would only draw from Keras' unseeded global generator for nothing.
-        init = dict(kernel_initializer="zeros", bias_initializer="zeros")
-        conv = keras.layers.Conv2D(
-            kw["out_channels"], kw["kernel_size"], strides=kw.get("stride", 1),
-            use_bias=kw.get("bias", True), **first, **init, **common,
-        )  # fmt: skip
-        return _padded(keras, kw, name, conv, 0.0)
-    if kind == "MaxPool2d":
-        # "valid" windows: the floor of the size, like nn.MaxPool2d; its padding is -inf
-        stride = kw.get("stride") or kw["kernel_size"]
-        pool = keras.layers.MaxPooling2D(kw["kernel_size"], stride, **first, **common)
-        return _padded(keras, kw, name, pool, -float("inf"))
-    if kind == "AvgPool2d":
-        stride = kw.get("stride") or kw["kernel_size"]
-        return [keras.layers.AveragePooling2D(kw["kernel_size"], stride, **first, **common)]
-    if kind in ("BatchNorm2d", "BatchNorm1d"):
-        return [torch_batch_norm_class(keras)(**batch_norm_arguments(kw), **common)]
-    return [_make_plain(keras, kind, kw, common, seed)]
+    """The Keras layers for one layer of the spec, by its kind's record (`LayerKind.keras`):
+    one, or two for a padded Conv2d / MaxPool2d (the padding gets its own layer, `<name>_pad`)."""
+    common = dict(name=layer.spec.name, dtype=DTYPE)
+    return KINDS[layer.spec.kind].keras(keras, layer.kwargs, common, seed)
 
 
-def _make_plain(keras, kind: str, kw: dict, common: dict, seed: int):
-    """A layer with no padding and no statistics: one Keras layer each."""
-    if kind == "Linear":
-        init = dict(kernel_initializer="zeros", bias_initializer="zeros")
-        return keras.layers.Dense(
-            kw["out_features"], use_bias=kw.get("bias", True), **init, **common
-        )
-    if kind == "Flatten":
-        # A channels_first Flatten would transpose to (H, W, C) before reshaping (Keras keeps
-        # Dense weights portable that way); the plain reshape keeps PyTorch's (C, H, W) order.
-        return keras.layers.Flatten(data_format="channels_last", **common)
-    if kind in ("AdaptiveAvgPool2d", "GlobalAvgPool2d"):
-        keep = kind == "AdaptiveAvgPool2d"  # nn.AdaptiveAvgPool2d(1) gives (N, C, 1, 1)
-        return keras.layers.GlobalAveragePooling2D("channels_first", keepdims=keep, **common)
-    if kind == "Dropout":
-        return keras.layers.Dropout(kw.get("p", 0.5), seed=seed, **common)
-    if kind == "LeakyReLU":
-        return keras.layers.LeakyReLU(negative_slope=kw.get("negative_slope", 0.01), **common)
-    activations = {"ReLU": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid"}
-    if kind in activations:
-        return keras.layers.Activation(activations[kind], **common)
-    raise ValueError(f"{common['name']}: the keras builder has no layer for {kind}")
-
-
-def _padded(keras, kw: dict, name: str, layer, value: float) -> list:
+def padded(keras, kw: dict, name: str, layer, value: float) -> list:
     """`layer`, after a `<name>_pad` layer that pads H and W by `padding` with `value`."""
     ph, pw = pair(kw.get("padding", 0))
     if (ph, pw) == (0, 0):

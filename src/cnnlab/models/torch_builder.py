@@ -3,7 +3,8 @@
 The twin is a `torch.nn.Sequential` with the same child names as the NumPy model, so both
 `state_dict()`s have the same keys and shapes. Its initial weights are *copied from the NumPy
 model built with the same seed*: the two engines start from identical weights, which is what makes
-their training curves comparable step by step.
+their training curves comparable step by step. Each layer is built by its kind's record
+(`LayerKind.build_torch`, `cnnlab.models.layers`).
 """
 
 from __future__ import annotations
@@ -14,35 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from cnnlab.models.layers import KINDS
 from cnnlab.models.shapes import ShapedLayer, infer_shapes
 from cnnlab.models.spec import ArchSpec
-
-
-class GlobalAvgPool2d(nn.Module):
-    """(N, C, H, W) -> (N, C): the mean over all positions (twin of the NumPy layer)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(dim=(2, 3))
-
-
-_LAYERS = {
-    cls.__name__: cls
-    for cls in (
-        nn.Conv2d,
-        nn.BatchNorm2d,
-        nn.BatchNorm1d,
-        nn.ReLU,
-        nn.LeakyReLU,
-        nn.Tanh,
-        nn.Sigmoid,
-        nn.MaxPool2d,
-        nn.AvgPool2d,
-        nn.AdaptiveAvgPool2d,
-        nn.Dropout,
-        nn.Flatten,
-        nn.Linear,
-    )
-} | {"GlobalAvgPool2d": GlobalAvgPool2d}
 
 
 class TorchClassifier(nn.Sequential):
@@ -54,7 +29,7 @@ class TorchClassifier(nn.Sequential):
 
 
 def _make(layer: ShapedLayer) -> nn.Module:
-    return _LAYERS[layer.spec.kind](**layer.kwargs)
+    return KINDS[layer.spec.kind].build_torch(layer.kwargs)
 
 
 def build(spec: ArchSpec, seed: int = 0) -> TorchClassifier:

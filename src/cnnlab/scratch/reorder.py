@@ -34,9 +34,9 @@ def pool_before_relu(
     layers: Sequence[tuple[str, Module]], keep: Container[str] = ()
 ) -> list[tuple[str, Module]]:
     """`layers` in the order to run them: each `ReLU` directly followed by a `MaxPool2d` swapped
-    with it, unless one of the two is named in `keep`. The moved ReLUs are set to
-    `inplace=False`: their input is now the pool's output, which the pool keeps for its
-    backward pass."""
+    with it, unless one of the two is named in `keep`. (A moved ReLU must not rectify in place:
+    its input is now the pool's output, which the pool keeps for its backward pass;
+    `cnnlab.scratch.speed.rectify_in_place` sees to it.)"""
     order = list(layers)
     i = 0
     while i < len(order) - 1:
@@ -47,7 +47,6 @@ def pool_before_relu(
             and first_name not in keep
             and second_name not in keep
         ):
-            first.inplace = False
             order[i], order[i + 1] = order[i + 1], order[i]
             i += 2
         else:

@@ -29,6 +29,7 @@ class ScratchEngine:
         from cnnlab.models import build_model
 
         model = build_model(model_name, engine=cls.name, seed=seed)
+        model.speed_up()  # the engine's exact rewrites, in one step (`cnnlab.scratch.speed`)
         model.to(dtype)
         options.pop("device", None)  # the NumPy engine runs on the CPU
         return cls(model, **options)

@@ -1,9 +1,6 @@
-"""The layers an architecture string may name, with PyTorch's signatures minus the input size.
-
-`Conv2d(16, 3)` means `nn.Conv2d(in_channels, 16, 3)`: input channels and features are inferred
-from the previous layer elsewhere, so they are never written. Each parameter carries a check that
-turns a parsed value into the stored one or raises `BadValueError` with the reason.
-"""
+"""The arguments a layer kind takes: `Param` (PyTorch's keyword name, a check, a default) and
+the checks that turn a parsed value into the stored one or raise `BadValueError` with the
+reason."""
 
 from __future__ import annotations
 
@@ -26,6 +23,9 @@ class Param:
     name: str  # PyTorch keyword name
     check: Callable[[Value], Value]
     default: object = REQUIRED
+    # Given by keyword only: where PyTorch's positional order puts arguments cnnlab does not
+    # take before it (Conv2d's dilation and groups before bias), a position would mislead.
+    keyword_only: bool = False
 
 
 def is_int(value: Value) -> bool:
@@ -98,58 +98,8 @@ def global_pool_size(value: Value) -> Value:
     return value
 
 
-_NO_PARAMS: tuple[Param, ...] = ()
-_BATCH_NORM = (Param("eps", positive_float, 1e-5), Param("momentum", probability, 0.1))
-
-# PyTorch class name -> its parameters in PyTorch's order, input size left out.
-LAYERS: dict[str, tuple[Param, ...]] = {
-    "Conv2d": (
-        Param("out_channels", positive_int),
-        Param("kernel_size", positive_int_or_pair),
-        Param("stride", positive_int_or_pair, 1),
-        Param("padding", non_negative_int_or_pair, 0),
-        Param("bias", boolean, True),
-    ),
-    "MaxPool2d": (
-        Param("kernel_size", positive_int_or_pair),
-        Param("stride", positive_int_or_pair, None),  # None: PyTorch uses the kernel size
-        Param("padding", non_negative_int_or_pair, 0),
-    ),
-    "AvgPool2d": (
-        Param("kernel_size", positive_int_or_pair),
-        Param("stride", positive_int_or_pair, None),
-    ),
-    "AdaptiveAvgPool2d": (Param("output_size", global_pool_size),),
-    "BatchNorm2d": _BATCH_NORM,
-    "BatchNorm1d": _BATCH_NORM,
-    "ReLU": _NO_PARAMS,
-    "LeakyReLU": (Param("negative_slope", any_float, 0.01),),
-    "Tanh": _NO_PARAMS,
-    "Sigmoid": _NO_PARAMS,
-    "Dropout": (Param("p", probability, 0.5),),
-    "Flatten": _NO_PARAMS,
-    "Linear": (Param("out_features", positive_int), Param("bias", boolean, True)),
-}
-
-KNOWN_LAYERS: tuple[str, ...] = tuple(sorted(LAYERS))
-
-
 def format_value(value: object) -> str:
     """A value as the architecture language writes it: `16`, `0.5`, `True`, `(3, 5)`."""
     if isinstance(value, tuple):
         return f"({', '.join(format_value(v) for v in value)})"
     return repr(value)  # True, 16, 0.5, 1e-05, None: each reads back as the same value
-
-
-def signature(kind: str) -> str:
-    """How a layer is called, for error sentences: `the signature is Conv2d(out_channels, ...)`."""
-    params = LAYERS[kind]
-    if not params:
-        return f"{kind} takes no arguments"
-    return f"the signature is {kind}({', '.join(_describe_param(p) for p in params)})"
-
-
-def _describe_param(param: Param) -> str:
-    if param.default is REQUIRED:
-        return param.name
-    return f"{param.name}={format_value(param.default)}"
