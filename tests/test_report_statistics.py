@@ -114,3 +114,23 @@ def test_findings_rank_recipes_never_seeds_of_one_model(seeds_report):
         for model in ("cnn2", "mlp3"):
             # one sentence never names two seeds of the same model
             assert len(set(re.findall(rf"{model} · scratch · seed (\d)", line))) <= 1, line
+
+
+def test_markdown_report_escapes_html_from_the_title_and_names(tmp_path):
+    """Case 16 of issue 22: report.md passed --title and directory names as raw HTML. Two runs
+    of one model, engine and seed are named by their directories."""
+    runs = [write_run(tmp_path / folder, "cnn2", "torch") for folder in ("<b>a</b>", "<i>b</i>")]
+    config = json.loads((runs[0] / "config.json").read_text())
+    config["command"] = "```\n<script>x</script>"
+    (runs[0] / "config.json").write_text(json.dumps(config))
+    title = "<script>alert('title')</script> & co | more"
+    _, md = build_report(runs, tmp_path / "report.html", title=title)
+    text = md.read_text(encoding="utf-8")
+    assert "# &lt;script&gt;alert('title')&lt;/script&gt; &amp; co \\| more" in text
+    assert "### cnn2 · torch (" in text
+    assert "&lt;b&gt;a&lt;/b&gt;/cnn2-torch)" in text
+    outside_code = re.sub(r"(`{3,})json\n.*?\n\1", "", text, flags=re.S)  # the config blocks
+    outside_code = re.sub(r"(`+).*?\1", "", outside_code)  # code spans, where HTML is inert
+    for tag in ("<script", "<b>", "<i>"):
+        assert tag not in outside_code
+    assert "````json" in text  # the config holds ``` so its fence is longer

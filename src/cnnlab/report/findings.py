@@ -9,6 +9,7 @@ import numpy as np
 
 from cnnlab.analysis.metrics import top_confusions
 from cnnlab.analysis.stats import ALPHA
+from cnnlab.report.markdown import FILTERS as MARKDOWN_FILTERS
 from cnnlab.training.engines import REFERENCE, SCRATCH
 
 
@@ -49,6 +50,7 @@ FILTERS = {
     "duration": duration,
     "thousands": thousands,
     "ratio": ratio,
+    **MARKDOWN_FILTERS,  # md, code, fence: user text made inert in report.md
 }
 
 
