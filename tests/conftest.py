@@ -23,6 +23,19 @@ def mnist():
 
 
 @pytest.fixture(scope="session")
+def fashion_dir() -> Path:
+    """The four Fashion-MNIST files: $CNNLAB_FASHION_MNIST_DATA, else ../shared/data/fashion-mnist
+    beside the checkout (where CI puts them); never downloaded."""
+    import os
+
+    env = os.environ.get("CNNLAB_FASHION_MNIST_DATA")
+    path = Path(env) if env else Path(__file__).resolve().parents[2] / "shared/data/fashion-mnist"
+    if not (path / "t10k-labels-idx1-ubyte.gz").exists():
+        pytest.fail(f"no Fashion-MNIST in {path}; set CNNLAB_FASHION_MNIST_DATA", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
 def mnist_dir(mnist) -> Path:
     """The directory the MNIST files were actually loaded from."""
     return Path(mnist.directory).resolve()

@@ -1,17 +1,19 @@
-"""`cnnlab data info|verify|download`: where MNIST is, whether it is intact, fetching it."""
+"""`cnnlab data info|verify|download`: where a named set is, whether it is intact, fetching it."""
 
 from __future__ import annotations
 
 import argparse
 
 from cnnlab.commands.options import add_data_dir, whole_number
+from cnnlab.data.datasets import IDX_SETS
 
 NAME = "data"
-HELP = "show, verify or download the MNIST data set"
+HELP = "show, verify or download MNIST, Fashion-MNIST or KMNIST"
 
 _DATA_DIR_HELP = (
-    "directory holding the four MNIST files (default: $CNNLAB_DATA if set, else the user cache "
-    "$XDG_CACHE_HOME/cnnlab/mnist or ~/.cache/cnnlab/mnist)"
+    "directory holding the set's four files (default: $CNNLAB_DATA for mnist, "
+    "$CNNLAB_FASHION_MNIST_DATA, $CNNLAB_KMNIST_DATA, if set, else the user cache "
+    "$XDG_CACHE_HOME/cnnlab/<set> or ~/.cache/cnnlab/<set>)"
 )
 
 
@@ -25,6 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     for action, text in actions.items():
         p = sub.add_parser(action, help=text, description=text)  # the parent's formatter
         add_data_dir(p, help=_DATA_DIR_HELP)
+        p.add_argument("--dataset", choices=IDX_SETS, default="mnist", help="which named set")
         if action == "info":
             p.add_argument(
                 "--val-size", type=whole_number(1), default=5000, help="validation images"
@@ -39,20 +42,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
                 default=argparse.SUPPRESS,
                 metavar="URL",
                 help="base URL to download from, instead of the public mirrors; may repeat "
-                "(default: $CNNLAB_MNIST_MIRROR if set, else the public mirrors)",
+                "(default: $CNNLAB_MNIST_MIRROR, $CNNLAB_FASHION_MNIST_MIRROR or "
+                "$CNNLAB_KMNIST_MIRROR if set, else the public mirrors)",
             )
 
 
 def run(args: argparse.Namespace) -> int:
     from cnnlab.data import resolve_data_dir
 
-    data_dir = args.data_dir  # None: $CNNLAB_DATA, else the cache
+    dataset = IDX_SETS[args.dataset]
+    data_dir = args.data_dir  # None: the set's variable, else the cache
     if args.data_command == "info":
-        return _info(data_dir, args.val_size, args.seed)
-    directory = resolve_data_dir(data_dir)
+        return _info(data_dir, args.val_size, args.seed, dataset)
+    directory = resolve_data_dir(data_dir, dataset)
     if args.data_command == "verify":
-        return _verify(directory)
-    return _download(directory, getattr(args, "mirror", None))
+        return _verify(directory, dataset)
+    return _download(directory, getattr(args, "mirror", None), dataset)
 
 
 def _print_reports(reports) -> None:
@@ -63,17 +68,19 @@ def _print_reports(reports) -> None:
             print(f"  FAIL  {r.name:28s} {r.message}")
 
 
-def _raise_first_failure(reports, directory) -> None:
+def _raise_first_failure(reports, directory, dataset) -> None:
     from cnnlab.errors import UserError
 
     failed = [r for r in reports if not r.ok]
     if not failed:
         return
-    download = f"`cnnlab data download --data-dir {directory}`"
+    option = "" if dataset.name == "mnist" else f" --dataset {dataset.name}"
+    download = f"`cnnlab data download{option} --data-dir {directory}`"
     if all(r.path is None for r in reports):
         raise UserError(
-            f"no MNIST files in {directory}; set CNNLAB_DATA or pass --data-dir to a directory "
-            f"holding the four MNIST files, or connect to the network and run {download}"
+            f"no {dataset.title} files in {directory}; set {dataset.data_env} or pass "
+            f"--data-dir to a directory holding the four {dataset.title} files, or connect to "
+            f"the network and run {download}"
         )
     more = f" ({len(failed) - 1} more files failed, listed above)" if len(failed) > 1 else ""
     if any(r.path is not None and not r.corrupt for r in failed):
@@ -81,39 +88,39 @@ def _raise_first_failure(reports, directory) -> None:
     raise UserError(f"{failed[0].message}{more}; fetch a fresh copy with {download}")
 
 
-def _verify(directory) -> int:
+def _verify(directory, dataset) -> int:
     from cnnlab.data import verify_mnist
 
-    print(f"verifying MNIST in {directory}")
-    reports = verify_mnist(directory)
+    print(f"verifying {dataset.title} in {directory}")
+    reports = verify_mnist(directory, dataset)
     _print_reports(reports)
-    _raise_first_failure(reports, directory)
+    _raise_first_failure(reports, directory, dataset)
     print("all 4 files verified (IDX magic, size, SHA-256)")
     return 0
 
 
-def _download(directory, mirrors) -> int:
+def _download(directory, mirrors, dataset) -> int:
     from cnnlab.data import download_mnist, verify_mnist
 
-    bad = [r.name for r in verify_mnist(directory) if not r.ok]
+    bad = [r.name for r in verify_mnist(directory, dataset) if not r.ok]
     if bad:
-        print(f"downloading {len(bad)} file(s) into {directory}")
-        download_mnist(directory, bad, mirrors=mirrors)
+        print(f"downloading {len(bad)} {dataset.title} file(s) into {directory}")
+        download_mnist(directory, bad, mirrors=mirrors, dataset=dataset)
     else:
         print(f"all 4 files already in {directory} and verified; nothing to download")
-    return _verify(directory) if bad else 0
+    return _verify(directory, dataset) if bad else 0
 
 
-def _info(data_dir, val_size: int, seed: int) -> int:
+def _info(data_dir, val_size: int, seed: int, dataset) -> int:
     import numpy as np
 
     from cnnlab.data import FILES, load_mnist, split_train_val
     from cnnlab.text import text_table
     from cnnlab.training.splits import check_split_sizes
 
-    mnist = load_mnist(data_dir, download=False, progress=False)
+    mnist = load_mnist(data_dir, download=False, progress=False, dataset=dataset)
     check_split_sizes(len(mnist.train_labels), val_size)
-    print(f"MNIST in {mnist.directory}")
+    print(f"{dataset.title} in {mnist.directory}")
     for name in FILES.values():
         print(f"  {name:24s} sha256 {mnist.digests[name]}  ok")
     train_idx, val_idx = split_train_val(mnist.train_labels, val_size=val_size, seed=seed)
@@ -123,6 +130,7 @@ def _info(data_dir, val_size: int, seed: int) -> int:
         "test": mnist.test_labels,
     }
     print(f"splits (stratified, val_size={val_size}, seed={seed}); images per class 0..9:")
+    print("  classes: " + ", ".join(f"{i} {name}" for i, name in enumerate(dataset.class_names)))
     rows = [
         [split, len(labels), *np.bincount(labels, minlength=10)] for split, labels in splits.items()
     ]

@@ -1,4 +1,5 @@
-"""The MNIST data layer: find, download, verify and load the four IDX files; split; batch.
+"""The data layer: find, download, verify and load the four IDX files of MNIST, Fashion-MNIST
+or KMNIST (`datasets.py` names them); split; batch.
 
 from cnnlab.data import load_mnist, split_train_val, iterate_batches
 mnist = load_mnist()                      # --data-dir / $CNNLAB_DATA / the user cache
@@ -7,6 +8,7 @@ for x, y in iterate_batches(images, labels, 64, seed=0, epoch=0): ...
 """
 
 from cnnlab.data.batches import epoch_order, iterate_batches, num_batches
+from cnnlab.data.datasets import IDX_SETS, IdxSet, idx_set
 from cnnlab.data.download import MIRRORS, download_mnist
 from cnnlab.data.idx import FILES, SHA256
 from cnnlab.data.mnist import (
@@ -24,15 +26,18 @@ from cnnlab.data.mnist import (
 
 __all__ = [
     "FILES",
+    "IDX_SETS",
     "MEAN",
     "MIRRORS",
     "SHA256",
     "STD",
     "FileReport",
+    "IdxSet",
     "Mnist",
     "cache_dir",
     "download_mnist",
     "epoch_order",
+    "idx_set",
     "iterate_batches",
     "load_mnist",
     "normalize",

@@ -1,6 +1,6 @@
-"""Download the MNIST files from the public mirrors (urllib only), verified before they are kept.
+"""Download a named set's files (MNIST by default) from its mirrors (urllib only), verified.
 
-Each file is fetched into memory (the largest .gz is under 10 MB; a body over `MAX_BODY` is
+Each file is fetched into memory (the largest .gz is under 27 MB; a body over `MAX_BODY` is
 refused), decompressed (never past the file's MNIST size) and verified,
 and only then written atomically as `<directory>/<name>.gz`. A file that fails verification is
 never written; the next mirror is tried instead.
@@ -22,33 +22,34 @@ from pathlib import Path
 from tqdm import tqdm
 
 from cnnlab import __version__
+from cnnlab.data.datasets import MNIST, IdxSet
 from cnnlab.data.idx import RAW_SIZES, CorruptFileError, inflate_idx, verify_idx
 from cnnlab.errors import UserError
 from cnnlab.fileio import write_bytes
 
-MIRRORS: tuple[str, ...] = (
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "http://yann.lecun.com/exdb/mnist/",
-)
-MIRROR_ENV = "CNNLAB_MNIST_MIRROR"
+MIRRORS: tuple[str, ...] = MNIST.mirrors
+MIRROR_ENV = MNIST.mirror_env
 TIMEOUT_S = 30.0  # per connection attempt and per read, not for the whole file
 _CHUNK = 1 << 16
-MAX_BODY = 20 * 1024 * 1024  # bytes; twice the largest MNIST .gz (9.9 MB), so no mirror floods us
+# bytes; over twice the largest .gz (Fashion-MNIST's training images, 26.4 MB), so no mirror
+# floods us
+MAX_BODY = 64 * 1024 * 1024
 
 
 class BodyTooLargeError(UserError):
     """A server that sends (or announces) more bytes than any MNIST file needs."""
 
 
-def mirror_list(mirrors: Sequence[str] | None = None) -> list[str]:
-    """Base URLs to try, in order: `mirrors` if given, else $CNNLAB_MNIST_MIRROR, else MIRRORS.
+def mirror_list(mirrors: Sequence[str] | None = None, dataset: IdxSet = MNIST) -> list[str]:
+    """Base URLs to try, in order: `mirrors` if given, else the set's mirror variable
+    ($CNNLAB_MNIST_MIRROR, $CNNLAB_FASHION_MNIST_MIRROR, ...), else its public mirrors.
 
     A mirror that is set replaces the public ones rather than adding to them, so a test or an
     offline site never reaches the internet by surprise.
     """
     if mirrors is None:
-        env = os.environ.get(MIRROR_ENV, "").strip()
-        mirrors = [env] if env else list(MIRRORS)
+        env = os.environ.get(dataset.mirror_env, "").strip()
+        mirrors = [env] if env else list(dataset.mirrors)
     return [m if m.endswith("/") else m + "/" for m in mirrors]
 
 
@@ -113,6 +114,7 @@ def download_file(
     *,
     progress: bool = True,
     timeout: float = TIMEOUT_S,
+    dataset: IdxSet = MNIST,
 ) -> Path:
     """Fetch `<name>.gz` from the first mirror that serves a verified copy; return its path.
 
@@ -127,7 +129,14 @@ def download_file(
             data = fetch(url, timeout=timeout, progress=progress)
             source = f"{path.name} from {url}"
             raw = inflate_idx(io.BytesIO(data), cap=RAW_SIZES[name], source=source)
-            verify_idx(name, raw, source=source)
+            verify_idx(
+                name,
+                raw,
+                source=source,
+                raw_sha256=dataset.raw_sha256,
+                gz_sha256=dataset.gz_sha256,
+                gz=data,
+            )
         except urllib.error.HTTPError as err:
             err.close()  # it holds the error response open
             failures.append(f"{url}: {_failure_reason(err)}")
@@ -149,8 +158,9 @@ def download_file(
             return path
     raise UserError(
         f"could not download {path.name} into {directory} ({'; '.join(failures)}); connect to "
-        "the network, set CNNLAB_MNIST_MIRROR to a reachable mirror, or set CNNLAB_DATA "
-        "(or pass --data-dir) to a directory holding the four MNIST files"
+        f"the network, set {dataset.mirror_env} to a reachable mirror, or set "
+        f"{dataset.data_env} (or pass --data-dir) to a directory holding the four "
+        f"{dataset.title} files"
     )
 
 
@@ -161,10 +171,12 @@ def download_mnist(
     mirrors: Sequence[str] | None = None,
     progress: bool = True,
     timeout: float = TIMEOUT_S,
+    dataset: IdxSet = MNIST,
 ) -> list[Path]:
-    """Download the MNIST files `names` (raw names, e.g. "t10k-labels-idx1-ubyte") as .gz."""
+    """Download the files `names` of `dataset` (raw names, e.g. "t10k-labels-idx1-ubyte")."""
     directory = Path(directory)
-    order = mirror_list(mirrors)
+    order = mirror_list(mirrors, dataset)
     return [
-        download_file(name, directory, order, progress=progress, timeout=timeout) for name in names
+        download_file(name, directory, order, progress=progress, timeout=timeout, dataset=dataset)
+        for name in names
     ]

@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import math
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -172,13 +173,42 @@ def parse_idx(raw: bytes, *, magic: int, source: str | Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, count=declared - header, offset=header).reshape(dims)
 
 
-def verify_idx(name: str, raw: bytes, *, source: str | Path) -> tuple[np.ndarray, str]:
-    """Parse the MNIST file `name` from its raw bytes and check its SHA-256: (array, digest)."""
+def verify_idx(
+    name: str,
+    raw: bytes,
+    *,
+    source: str | Path,
+    raw_sha256: Mapping[str, str | None] | None = None,
+    gz_sha256: Mapping[str, str] | None = None,
+    gz: bytes | Path | None = None,
+) -> tuple[np.ndarray, str]:
+    """Parse the file `name` from its raw bytes and check it: (array, SHA-256 of `raw`).
+
+    It passes when the digest of `raw` is `raw_sha256[name]` (default: MNIST's), or when `gz`,
+    the compressed bytes it came from (or their file), hash to the published `gz_sha256[name]`.
+    """
+    raw_sha256 = SHA256 if raw_sha256 is None else raw_sha256
     array = parse_idx(raw, magic=expected_magic(name), source=source)
     digest = hashlib.sha256(raw).hexdigest()
-    if digest != SHA256[name]:
+    expected = raw_sha256.get(name)
+    if digest == expected:
+        return array, digest
+    published = (gz_sha256 or {}).get(name)
+    if published is not None and gz is not None:
+        gz_digest = hashlib.sha256(gz if isinstance(gz, bytes) else gz.read_bytes()).hexdigest()
+        if gz_digest == published:
+            return array, digest
+        if expected is None:
+            raise CorruptFileError(
+                f"{source} fails its checksum: its SHA-256 is {gz_digest}, expected the "
+                f"published {published}"
+            )
+    if expected is None:
         raise CorruptFileError(
-            f"{source} fails its checksum: the SHA-256 of its decompressed bytes is {digest}, "
-            f"expected {SHA256[name]}"
+            f"{source} cannot be checked: no digest of this data set's decompressed files is "
+            "published, so only the original .gz downloads are accepted"
         )
-    return array, digest
+    raise CorruptFileError(
+        f"{source} fails its checksum: the SHA-256 of its decompressed bytes is {digest}, "
+        f"expected {expected}"
+    )

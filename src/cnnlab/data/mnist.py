@@ -1,9 +1,11 @@
-"""MNIST: where the files are, verifying them, loading them, the train/validation split.
+"""MNIST and its look-alikes: where the files are, verifying them, loading them, the split.
 
-Where the four files are looked for, in order: the `data_dir` argument (`--data-dir`), the
-CNNLAB_DATA environment variable, the user cache ($XDG_CACHE_HOME or ~/.cache, then
-cnnlab/mnist). Only the cache is ever written to: missing or corrupt files there are downloaded
-(once) when downloads are allowed; a directory the user named is read, never changed.
+Every function takes the data set (`dataset`, default MNIST; see `datasets.py`). Where its four
+files are looked for, in order: the `data_dir` argument (`--data-dir`), the set's environment
+variable (CNNLAB_DATA for MNIST, CNNLAB_FASHION_MNIST_DATA, CNNLAB_KMNIST_DATA), the user cache
+($XDG_CACHE_HOME or ~/.cache, then cnnlab/<name>). Only the cache is ever written to: missing
+or corrupt files there are downloaded (once) when downloads are allowed; a directory the user
+named is read, never changed.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnlab.data.datasets import MNIST, IdxSet, idx_set
 from cnnlab.data.download import download_mnist
 from cnnlab.data.idx import FILES, CorruptFileError, read_idx_bytes, verify_idx
 from cnnlab.errors import UserError
 
 MEAN = 0.1307  # training-set pixel mean after dividing by 255
 STD = 0.3081  # and its standard deviation
-DATA_ENV = "CNNLAB_DATA"
+DATA_ENV = MNIST.data_env
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing arrays with == is not a bool
@@ -36,6 +39,7 @@ class Mnist:
     test_labels: np.ndarray  # (10000,) uint8
     directory: Path  # where the files were read from
     digests: dict[str, str]  # raw file name -> SHA-256 actually verified
+    dataset: IdxSet = MNIST  # which set these are: its name, title and class names
 
 
 @dataclass(frozen=True)
@@ -52,25 +56,32 @@ class FileReport:
     corrupt: bool = False
 
 
-def cache_dir() -> Path:
-    """The user cache for MNIST: $XDG_CACHE_HOME/cnnlab/mnist, else ~/.cache/cnnlab/mnist."""
+def as_idx_set(dataset: IdxSet | str) -> IdxSet:
+    """`dataset` as an IdxSet: a name is looked up (a UserError names the known ones)."""
+    return dataset if isinstance(dataset, IdxSet) else idx_set(dataset)
+
+
+def cache_dir(dataset: IdxSet | str = MNIST) -> Path:
+    """The user cache of a set: $XDG_CACHE_HOME/cnnlab/<name>, else ~/.cache/cnnlab/<name>."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "cnnlab" / "mnist"
+    return Path(base) / "cnnlab" / as_idx_set(dataset).name
 
 
-def _resolve(data_dir: str | os.PathLike | None) -> tuple[Path, str]:
+def _resolve(data_dir: str | os.PathLike | None, dataset: IdxSet) -> tuple[Path, str]:
     """(directory, where that choice came from) for messages and for the may-download rule."""
     if data_dir is not None:
         return Path(data_dir).expanduser(), "--data-dir"
-    env = os.environ.get(DATA_ENV)
+    env = os.environ.get(dataset.data_env)
     if env:
-        return Path(env).expanduser(), DATA_ENV
-    return cache_dir(), "cache"
+        return Path(env).expanduser(), dataset.data_env
+    return cache_dir(dataset), "cache"
 
 
-def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """The directory MNIST is read from: `data_dir`, else $CNNLAB_DATA, else the user cache."""
-    return _resolve(data_dir)[0]
+def resolve_data_dir(
+    data_dir: str | os.PathLike | None = None, dataset: IdxSet | str = MNIST
+) -> Path:
+    """The directory a set is read from: `data_dir`, else its variable, else the user cache."""
+    return _resolve(data_dir, as_idx_set(dataset))[0]
 
 
 def check_directory(directory: Path) -> None:
@@ -109,38 +120,53 @@ def find_file(directory: Path, name: str) -> Path | None:
     return None
 
 
-def _missing_message(directory: Path, source: str, name: str) -> str:
-    where = {"--data-dir": "given by --data-dir", DATA_ENV: f"from ${DATA_ENV}"}.get(
+def _dataset_option(dataset: IdxSet) -> str:
+    return "" if dataset is MNIST else f" --dataset {dataset.name}"
+
+
+def _missing_message(directory: Path, source: str, name: str, dataset: IdxSet) -> str:
+    env = dataset.data_env
+    where = {"--data-dir": "given by --data-dir", env: f"from ${env}"}.get(
         source, "the cache; downloads are off"
     )
-    fix = f" --data-dir {directory}" if source == "--data-dir" else ""
+    fix = _dataset_option(dataset) + (f" --data-dir {directory}" if source == "--data-dir" else "")
     return (
-        f"MNIST file {name}.gz (or {name}) is missing from {directory} ({where}); set "
-        f"{DATA_ENV} or pass --data-dir to a directory holding the four MNIST files, or "
+        f"{dataset.title} file {name}.gz (or {name}) is missing from {directory} ({where}); set "
+        f"{env} or pass --data-dir to a directory holding the four {dataset.title} files, or "
         f"connect to the network and run `cnnlab data download{fix}`"
     )
 
 
-def read_mnist_file(directory: Path, name: str) -> tuple[np.ndarray, str, Path]:
-    """Read and verify one MNIST file: (array, sha256, path).
+def read_mnist_file(
+    directory: Path, name: str, dataset: IdxSet = MNIST
+) -> tuple[np.ndarray, str, Path]:
+    """Read and verify one file of `dataset`: (array, sha256 of its raw bytes, path).
 
     Raises FileNotFoundError when it is absent, CorruptFileError when it fails verification.
     """
     path = find_file(directory, name)
     if path is None:
         raise FileNotFoundError(directory / name)
-    array, digest = verify_idx(name, read_idx_bytes(path), source=path)
+    array, digest = verify_idx(
+        name,
+        read_idx_bytes(path),
+        source=path,
+        raw_sha256=dataset.raw_sha256,
+        gz_sha256=dataset.gz_sha256,
+        gz=path if path.suffix == ".gz" else None,
+    )
     return array, digest, path
 
 
-def verify_mnist(directory: str | os.PathLike) -> list[FileReport]:
-    """Check every MNIST file in `directory`: one report per file, in FILES order."""
+def verify_mnist(directory: str | os.PathLike, dataset: IdxSet | str = MNIST) -> list[FileReport]:
+    """Check every file of `dataset` in `directory`: one report per file, in FILES order."""
     directory = Path(directory)
+    dataset = as_idx_set(dataset)
     check_directory(directory)
     reports = {}
     for role, name in FILES.items():
         try:
-            array, digest, path = read_mnist_file(directory, name)
+            array, digest, path = read_mnist_file(directory, name, dataset)
         except FileNotFoundError:
             message = f"{name}.gz (or {name}) is missing from {directory}"
             reports[role] = FileReport(name, None, False, message)
@@ -169,41 +195,45 @@ def load_mnist(
     download: bool = True,
     progress: bool = True,
     mirrors: Sequence[str] | None = None,
+    dataset: IdxSet | str = MNIST,
 ) -> Mnist:
-    """Load and verify the four MNIST files (see the module docstring for where they are).
+    """Load and verify the four files of `dataset` (the module docstring says where they are).
 
     Every file is verified on every load (magic, size, SHA-256). In the cache, a missing or
     corrupt file is downloaded once when `download` is set; anywhere else it is an error.
     """
-    directory, source = _resolve(data_dir)
+    dataset = as_idx_set(dataset)
+    directory, source = _resolve(data_dir, dataset)
     check_directory(directory)
     may_download = download and source == "cache"
+    fetch = dict(mirrors=mirrors, progress=progress, dataset=dataset)
     if may_download:
         missing = [name for name in FILES.values() if find_file(directory, name) is None]
         if missing:  # in one call, so a mirror that failed once is not retried for each file
-            download_mnist(directory, missing, mirrors=mirrors, progress=progress)
+            download_mnist(directory, missing, **fetch)
     arrays, digests = {}, {}
     for role, name in FILES.items():
         try:
-            arrays[role], digests[name], _ = read_mnist_file(directory, name)
+            arrays[role], digests[name], _ = read_mnist_file(directory, name, dataset)
         except FileNotFoundError:
-            raise UserError(_missing_message(directory, source, name)) from None
+            raise UserError(_missing_message(directory, source, name, dataset)) from None
         except CorruptFileError as err:
             if not may_download:
-                fix = "" if source == "cache" else f" --data-dir {directory}"
+                fix = _dataset_option(dataset)
+                fix += "" if source == "cache" else f" --data-dir {directory}"
                 raise UserError(
                     f"{err}; replace it with a fresh copy, e.g. `cnnlab data download{fix}`"
                 ) from None
-            download_mnist(directory, [name], mirrors=mirrors, progress=progress)
-            arrays[role], digests[name], _ = read_mnist_file(directory, name)
+            download_mnist(directory, [name], **fetch)
+            arrays[role], digests[name], _ = read_mnist_file(directory, name, dataset)
     for split in ("train", "test"):
         n_images, n_labels = len(arrays[f"{split}_images"]), len(arrays[f"{split}_labels"])
         if n_images != n_labels:
             raise UserError(
-                f"the MNIST {split} files in {directory} disagree: {n_images} images but "
-                f"{n_labels} labels; replace them with a fresh copy"
+                f"the {dataset.title} {split} files in {directory} disagree: {n_images} images "
+                f"but {n_labels} labels; replace them with a fresh copy"
             )
-    return Mnist(**arrays, directory=directory, digests=digests)
+    return Mnist(**arrays, directory=directory, digests=digests, dataset=dataset)
 
 
 def split_train_val(
