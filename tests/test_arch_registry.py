@@ -132,3 +132,11 @@ def test_every_kind_builds_in_keras_and_computes_what_pytorch_computes(kind):
     got = np.asarray(model(x, training=False).detach().cpu())
     expected = twin(torch.from_numpy(x)).detach().numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_every_record_file_is_in_the_registry_and_holds_one_kind():
+    from cnnlab.models.layers import RECORD_FILES
+
+    holding = {p.stem for p in LAYER_FILES.glob("*.py") if "\nKIND = LayerKind(" in p.read_text()}
+    assert holding == set(RECORD_FILES)
+    assert len(KINDS) == len(RECORD_FILES)
