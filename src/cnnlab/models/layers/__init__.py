@@ -28,6 +28,7 @@ RECORD_FILES = (
     "dropout",
     "flatten",
     "linear",
+    "gelu",
 )
 
 KINDS: dict[str, LayerKind] = {
