@@ -171,6 +171,45 @@ def test_help_shows_the_defaults_that_were_missing(capsys, argv, defaults):
         assert default in text
 
 
+def _every_action():
+    """(command path, action, its help as --help prints it) for every subcommand's arguments."""
+    import argparse
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, [*path, name])
+            elif not isinstance(action, argparse._HelpAction | argparse._VersionAction):
+                text = parser.formatter_class(parser.prog)._expand_help(action)
+                yield " ".join(path), action, " ".join(text.split())
+
+    return list(walk(cli.build_parser(), []))
+
+
+def test_every_argument_of_every_command_follows_one_help_rule():
+    """Positionals say what they are; an option that takes a value says its default (or that it
+    is required) exactly once; no empty default; one --device default for every command."""
+    from cnnlab.training.config import TrainConfig
+
+    broken = []
+    devices = {}
+    for command, action, text in _every_action():
+        name = "/".join(action.option_strings) or action.metavar
+        if not action.option_strings and not text:
+            broken.append(f"{command} {name}: no help")
+        takes_value = action.option_strings and action.nargs != 0
+        if takes_value and text.count("default") + text.count("(required)") != 1:
+            broken.append(f"{command} {name}: {text!r}")
+        if "(default: )" in text:
+            broken.append(f"{command} {name}: empty default")
+        if action.dest == "device":
+            devices[command] = action.default
+    assert broken == []
+    assert set(devices) >= {"train", "evaluate", "cam", "predict"}
+    assert set(devices.values()) == {TrainConfig.device}
+
+
 def test_commands_are_listed_in_an_explicit_order(capsys):
     names = [module.NAME for module in cli.COMMANDS]
     assert names == [

@@ -14,7 +14,7 @@ ARCH_HELP = (
     "Flatten Linear(10)' (input sizes may be left out: two numbers in Conv2d or one in Linear "
     "are the short form, more are PyTorch's order, 'Conv2d(1, 16, 3)'; an nn.Sequential(...) "
     "pasted from PyTorch reads too), a text file holding them (# comments allowed), or a "
-    "built-in model's name"
+    "built-in model's name (default: the --model's own layers)"
 )
 ARCH_ROW_HELP = 'add the network NAME="LAYERS" (or NAME=FILE) as a row; repeatable'
 

@@ -11,7 +11,9 @@ HELP = "draw CAM and Grad-CAM of one test image for one or more trained runs"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    parser.add_argument(
+        "run_dirs", nargs="+", metavar="RUN_DIR", help="trained run directories, one row each"
+    )
     parser.add_argument(
         "--index", type=whole_number(0), default=0, help="test image number (0..9999)"
     )
@@ -22,10 +24,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--method", choices=("cam", "gradcam", "both"), default="both", help="which map(s)"
     )
     parser.add_argument(
-        "--out", default=None, help="folder for the combined figure (default: parent of RUN_DIR)"
+        "--out",
+        default=None,
+        help="folder for the combined figure cam_comparison_testINDEX.png "
+        "(default: the parent of the first RUN_DIR)",
     )
     add_data_dir(parser)
-    add_device(parser, "cpu")
+    add_device(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,9 +11,11 @@ HELP = "evaluate a trained run on the 10,000 test images and draw what it learne
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    parser.add_argument(
+        "run_dirs", nargs="+", metavar="RUN_DIR", help="run directories written by cnnlab train"
+    )
     add_data_dir(parser)
-    add_device(parser, "cpu")
+    add_device(parser)
     add_quiet(parser)
 
 

@@ -25,7 +25,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--requests", type=whole_number(1), default=200, help="--bench: how many requests"
     )
-    parser.add_argument("--json", default=None, metavar="FILE", help="--bench: also write JSON")
+    parser.add_argument(
+        "--json", default=None, metavar="FILE", help="--bench: also write JSON (default: none)"
+    )
 
 
 def is_loopback(host: str) -> bool:

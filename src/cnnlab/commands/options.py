@@ -19,6 +19,7 @@ from cnnlab.training.engines import ENGINES, OPTIMIZERS
 from cnnlab.training.schedule import SCHEDULES
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+DEVICE_HELP = "where torch runs: auto is CUDA, else MPS, else the CPU"
 OPTIMIZER_HELP = "sgd (with --momentum) or adam"
 DATA_DIR_HELP = "MNIST directory (default: $CNNLAB_DATA if set, else the user cache)"
 _CHECK_FAILED = re.compile(r"argument (?P<flags>\S+): (?P<reason>must .*)", re.DOTALL)
@@ -40,18 +41,26 @@ class CommandParser(argparse.ArgumentParser):
 
 
 class DefaultsHelpFormatter(argparse.HelpFormatter):
-    """Appends "(default: X)" to an option's help, once: not when the help already names its
-    default, not for None, False or SUPPRESS, and a tuple reads "cnn2,cnn3,mlp3"."""
+    """One rule for every command's --help: an option that takes a value says its default once.
+
+    "(default: X)" is appended unless the help already names its default; a tuple reads
+    "cnn2,cnn3,mlp3" and an empty list "none"; a required option reads "(required)". An option
+    whose default is None (decided later, e.g. per model) writes "(default: ...)" in its own
+    help, and a flag (store_true) is off unless given, so neither gets one appended;
+    tests/test_cli_options.py holds every command to this.
+    """
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         default = action.default
+        if action.required and action.option_strings:
+            return f"{text} (required)".strip()
         if "default" in text or default is None or default is False:
             return text
         if default == argparse.SUPPRESS or not action.option_strings:
             return text
         if isinstance(default, tuple | list):
-            default = ",".join(str(item) for item in default)
+            default = ",".join(str(item) for item in default) or "none"
         shown = str(default).replace("%", "%%")  # help strings are %-formatted by argparse
         return f"{text} (default: {shown})".strip()
 
@@ -180,8 +189,26 @@ def add_data_dir(parser: argparse.ArgumentParser, help: str = DATA_DIR_HELP) -> 
     parser.add_argument("--data-dir", default=None, metavar="DIR", help=help)
 
 
-def add_device(parser: argparse.ArgumentParser, default: str, help: str = "torch runs") -> None:
-    parser.add_argument("--device", choices=DEVICES, default=default, help=help)
+def dataset_name(text: str) -> str:
+    """A `type=` for `--dataset`: a named set of `cnnlab.data.datasets.IDX_SETS`."""
+    from cnnlab.data.datasets import IDX_SETS
+
+    return _one_of("data set", tuple(IDX_SETS), text)
+
+
+def add_dataset(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dataset",
+        type=dataset_name,
+        default=TrainConfig().dataset,
+        metavar="NAME",
+        help="mnist, fashion-mnist or kmnist (--data-dir then names the directory of its files)",
+    )
+
+
+def add_device(parser: argparse.ArgumentParser) -> None:
+    """--device with one default for every command: `TrainConfig`'s, auto."""
+    parser.add_argument("--device", choices=DEVICES, default=TrainConfig.device, help=DEVICE_HELP)
 
 
 def add_threads(parser: argparse.ArgumentParser, help: str = "0: every core") -> None:
@@ -236,7 +263,8 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="train on a seeded subset of this many images (default: all not held out)",
     )
-    add_device(parser, d.device, help="torch only")
+    add_device(parser)
     add_threads(parser)
+    add_dataset(parser)
     add_data_dir(parser)
     add_quiet(parser)

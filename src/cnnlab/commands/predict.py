@@ -14,8 +14,10 @@ HELP = "classify your own digit images (PNG/JPEG, any size) with a trained run"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", metavar="RUN_DIR")
-    parser.add_argument("images", nargs="+", metavar="IMAGE")
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a trained run directory")
+    parser.add_argument(
+        "images", nargs="+", metavar="IMAGE", help="digit pictures: PNG or JPEG, any size"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
         "--cam", action="store_true", help="also save a CAM figure per image (CNN runs) in --out"
@@ -23,7 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", default="predictions", metavar="DIR", help="folder for the --cam figures"
     )
-    add_device(parser, "cpu")
+    add_device(parser)
 
 
 def run(args: argparse.Namespace) -> int:

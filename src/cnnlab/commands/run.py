@@ -8,6 +8,7 @@ import sys
 from cnnlab.commands.arch_options import ARCH_ROW_HELP, named_archs
 from cnnlab.commands.options import (
     add_data_dir,
+    add_dataset,
     add_epochs,
     add_quiet,
     add_threads,
@@ -21,7 +22,8 @@ HELP = "reproduce the whole five-network comparison (plus mlp3 in NumPy) and bui
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from cnnlab.pipeline import ENGINES, MODELS
+    from cnnlab.pipeline import ENGINES, MODELS, QUICK
+    from cnnlab.training.config import TrainConfig
 
     parser.add_argument("--quick", action="store_true", help="smoke profile: 3,000 images, 1 epoch")
     parser.add_argument(
@@ -41,24 +43,38 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="retrain finished runs too")
     parser.add_argument("--open", action="store_true", help="open the report in a browser")
     add_threads(parser)
+    add_dataset(parser)
     add_data_dir(parser)
     add_quiet(parser, help="no per-epoch progress bars")
     parser.add_argument(
         "--seeds",
         type=seed_list,
         default=None,
-        help="0,1,2 or a count (5: 0..4), into cnn2-scratch-s0, ...; none: seed 0 in cnn2-scratch",
+        help="0,1,2 or a count (5: 0..4), into cnn2-scratch-s0, ... "
+        "(default: seed 0 only, into cnn2-scratch, ...)",
     )
     parser.add_argument(
-        "--train-size", type=whole_number(1), default=None, help="training images per run"
+        "--train-size",
+        type=whole_number(1),
+        default=None,
+        help="training images per run (default: all not held out; "
+        f"{QUICK['train_size']:,} with --quick)",
     )
     parser.add_argument(
-        "--val-size", type=whole_number(1), default=None, help="validation images per run"
+        "--val-size",
+        type=whole_number(1),
+        default=None,
+        help=f"validation images per run (default: {TrainConfig.val_size}; "
+        f"{QUICK['val_size']} with --quick)",
     )
     parser.add_argument(
         "--workers", type=whole_number(1), default=1, help="trainings at once in local processes"
     )
-    parser.add_argument("--scheduler", default=None, help="tcp://HOST:PORT of a Dask scheduler")
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        help="tcp://HOST:PORT of a Dask scheduler (default: none: --workers local processes)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         threads=args.threads,
         data_dir=args.data_dir,
+        dataset=args.dataset,
         quiet=args.quiet,
         seeds=args.seeds,
         train_size=args.train_size,
