@@ -29,6 +29,7 @@ RECORD_FILES = (
     "flatten",
     "linear",
     "gelu",
+    "dropout2d",
 )
 
 KINDS: dict[str, LayerKind] = {
