@@ -21,6 +21,7 @@ from cnnlab.models import COMPARISON_MODELS, resolve_spec
 from cnnlab.rundir import RunDir
 from cnnlab.runlock import locked_all
 from cnnlab.text import count_noun, text_table
+from cnnlab.time_left import TimeLeft
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.engines import REFERENCE, SCRATCH, available, engine_class
 from cnnlab.training.run_settings import check_reuse
@@ -97,12 +98,11 @@ def _state(cfg: TrainConfig, run: RunDir) -> str:
     return "unfinished" if run.checkpoint(cfg.engine).is_file() else "new"
 
 
-def _progress(index: int, total: int, label: str, what: str, started: float, done_fraction):
+def _progress(index: int, total: int, label: str, what: str, started: float, left: float | None):
+    """One line per step; `left`: the seconds `TimeLeft` expects, None before anything was timed."""
     elapsed = time.perf_counter() - started
-    left = ""
-    if done_fraction > 0:
-        left = f", about {_clock(elapsed / done_fraction - elapsed)} left"
-    print(f"[{index}/{total}] {label}: {what} (elapsed {_clock(elapsed)}{left})", flush=True)
+    tail = "" if left is None else f", about {_clock(left)} left"
+    print(f"[{index}/{total}] {label}: {what} (elapsed {_clock(elapsed)}{tail})", flush=True)
 
 
 def _clock(seconds: float) -> str:
@@ -125,30 +125,30 @@ def _label(key: RunKey, plan: RunPlan) -> str:
     return f"{model} · {engine}" + ("" if plan.seeds is None else f" · seed {seed}")
 
 
-def _train_serially(plan: RunPlan, configs: dict, states: dict, started: float) -> None:
+def _train_serially(
+    plan: RunPlan, configs: dict, states: dict, started: float, left: TimeLeft
+) -> None:
     """Today's path: one training at a time, in place, with progress bars."""
     from cnnlab.training.trainer import train
 
     keys = list(configs)
     epochs_of = {k: cfg.resolved().epochs for k, cfg in configs.items()}
-    # Count only epochs still to train, so the time-left estimate ignores reused runs.
-    to_train = sum(epochs_of[k] for k in keys if states[k] != "finished") or 1
-    trained = 0
     for index, key in enumerate(keys, start=1):
         header = (index, len(keys), _label(key, plan))
         if states[key] == "finished":
-            _progress(*header, "finished earlier, reused", started, trained / to_train)
+            _progress(*header, "finished earlier, reused", started, left.seconds())
             continue
         training = f"training {count_noun(epochs_of[key], 'epoch')}"
         what = "resuming" if states[key] == "unfinished" else training
-        _progress(*header, what, started, trained / to_train)
+        _progress(*header, what, started, left.seconds())
+        began = time.perf_counter()
         train(
             configs[key],
             resume=states[key] == "unfinished",
             force=plan.force or states[key] == "new",
             quiet=plan.quiet,
         )
-        trained += epochs_of[key]
+        left.trained(epochs_of[key], time.perf_counter() - began)
 
 
 def _train_in_grid(plan: RunPlan, configs: dict, states: dict, started: float) -> dict:
@@ -162,7 +162,7 @@ def _train_in_grid(plan: RunPlan, configs: dict, states: dict, started: float) -
     for index, (key, cfg) in enumerate(configs.items(), start=1):
         label = _label(key, plan)
         if states[key] == "finished":
-            _progress(index, len(configs), label, "finished earlier, reused", started, 0)
+            _progress(index, len(configs), label, "finished earlier, reused", started, None)
             continue
         config = asdict(cfg)
         if plan.scheduler:
@@ -210,11 +210,19 @@ def _run_all(plan: RunPlan, keys: list[RunKey], configs: dict) -> dict:
         k: "new" if plan.force else _state(cfg, RunDir(plan.out / cfg.name))
         for k, cfg in configs.items()
     }
+    # Only epochs still to train and runs still to evaluate count towards the time left.
+    left = TimeLeft(
+        sum(cfg.resolved().epochs for k, cfg in configs.items() if states[k] != "finished"),
+        sum(
+            states[k] != "finished" or RunDir(plan.out / cfg.name).evaluation() is None
+            for k, cfg in configs.items()
+        ),
+    )
     failed = {}
     if plan.scheduler or plan.workers > 1:
         failed = _train_in_grid(plan, configs, states, started)
     else:
-        _train_serially(plan, configs, states, started)
+        _train_serially(plan, configs, states, started, left)
     plan.skipped.extend(failed.values())
     done = [k for k in keys if k not in failed]
     if not done:
@@ -223,8 +231,10 @@ def _run_all(plan: RunPlan, keys: list[RunKey], configs: dict) -> dict:
     for index, (key, run_dir) in enumerate(zip(done, run_dirs, strict=True), start=1):
         if states[key] != "finished" or RunDir(run_dir).evaluation() is None:
             header = (index, len(done), _label(key, plan))
-            _progress(*header, "evaluating on 10,000 test images", started, 1.0)
+            _progress(*header, "evaluating on 10,000 test images", started, left.seconds())
+            began = time.perf_counter()
             evaluate_run(run_dir, plan.data_dir, quiet=True)
+            left.evaluated(time.perf_counter() - began)
 
     # CAM of the first seed's CNNs: a figure with one row per run stays readable
     first_seed = done[0][2]
