@@ -11,40 +11,18 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 
 from cnnlab.errors import UserError
-from cnnlab.lab import activations, inference, testset
+from cnnlab.lab import activations, http_errors, inference, testset
 from cnnlab.lab.bodylimit import BodyLimit
-from cnnlab.lab.runs import RunRegistry, UnknownRunError
+from cnnlab.lab.runs import RunRegistry, answering
+
+MAX_CURVE_RUNS = 20  # runs one GET /api/curves answers for
 
 STATIC_DIR = Path(str(resources.files("cnnlab.lab") / "static"))
-
-
-def _error(status: int, sentence: str) -> JSONResponse:
-    return JSONResponse({"error": sentence}, status_code=status)
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(UserError)
-    async def user_error(request: Request, err: UserError) -> JSONResponse:
-        return _error(400, str(err))
-
-    @app.exception_handler(UnknownRunError)
-    async def unknown_run(request: Request, err: UnknownRunError) -> JSONResponse:
-        return _error(404, "no run has that id; GET /api/runs lists the runs.")
-
-    @app.exception_handler(testset.NoSuchImageError)
-    async def no_such_image(request: Request, err: testset.NoSuchImageError) -> JSONResponse:
-        return _error(404, "the test set has images 0 to 9999 only.")
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, err: HTTPException) -> JSONResponse:
-        sentence = "not found." if err.status_code == 404 else str(err.detail)
-        return _error(err.status_code, sentence)
 
 
 def create_app(runs_dir: str | Path, data_dir: str | Path | None = None) -> FastAPI:
@@ -54,7 +32,7 @@ def create_app(runs_dir: str | Path, data_dir: str | Path | None = None) -> Fast
     tests = testset.TestSet(data_dir)
     app = FastAPI(title="cnnlab lab", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.registry = registry
-    _install_error_handlers(app)
+    http_errors.install(app)
     app.add_middleware(BodyLimit)
 
     def ready_run(run_id: str):
@@ -81,16 +59,16 @@ def create_app(runs_dir: str | Path, data_dir: str | Path | None = None) -> Fast
         run = ready_run(run_id)
         body = await request.body()  # at most BodyLimit's bound
         digit = inference.decode_digit(body, request.headers.get("content-type", ""))
-        return await run_in_threadpool(activations.inside, run, digit)
+        with answering(run):
+            return await run_in_threadpool(activations.inside, run, digit)
 
     @app.get("/api/confusion/{run_id}")
     def confusion(run_id: str, true: int | None = None, predicted: int | None = None) -> dict:
         run = ready_run(run_id)
-        if true is None and predicted is None:
-            return tests.confusion(run)
-        if true is None or predicted is None:
+        if (true is None) != (predicted is None):
             raise UserError("give both true and predicted (0-9) to open a confusion cell.")
-        return tests.cell(run, true, predicted)
+        with answering(run):
+            return tests.confusion(run) if true is None else tests.cell(run, true, predicted)
 
     @app.get("/api/test-image/{index}")
     def test_image(index: int) -> Response:
@@ -98,8 +76,16 @@ def create_app(runs_dir: str | Path, data_dir: str | Path | None = None) -> Fast
 
     @app.get("/api/curves")
     def curves(runs: str = "") -> dict:
-        ids = [run_id for run_id in runs.split(",") if run_id]
-        return {"runs": [testset.curves(registry.get(run_id)) for run_id in ids]}
+        ids = list(dict.fromkeys(run_id for run_id in runs.split(",") if run_id))  # no repeats
+        note = None
+        if len(ids) > MAX_CURVE_RUNS:
+            note = (
+                f"showing the first {MAX_CURVE_RUNS} of the {len(ids)} runs asked for; "
+                f"ask for at most {MAX_CURVE_RUNS} at a time."
+            )
+            ids = ids[:MAX_CURVE_RUNS]
+        chosen = [registry.get(run_id) for run_id in ids]  # an unknown id: 404
+        return {"runs": [testset.curves(run) for run in chosen], "note": note}
 
     @app.get("/")
     def index() -> FileResponse:

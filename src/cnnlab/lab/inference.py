@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from cnnlab.errors import UserError
-from cnnlab.lab.runs import LabRun
+from cnnlab.lab.runs import LabRun, RunFailedError, UnusableAnswerError, answering
 
 DATA_URL_PREFIX = "data:image/"
 
@@ -30,6 +30,8 @@ def image_bytes(body: bytes, content_type: str) -> bytes:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise UserError("the request body is not valid JSON.") from None
+    except RecursionError:
+        raise UserError('the JSON body is nested too deeply; send {"image": data URL}.') from None
     image = payload.get("image") if isinstance(payload, dict) else None
     if not isinstance(image, str) or not image.startswith(DATA_URL_PREFIX) or "," not in image:
         raise UserError('the JSON body needs "image": a data URL such as data:image/png;base64,...')
@@ -74,7 +76,13 @@ def probabilities(run: LabRun, x: np.ndarray) -> np.ndarray:
     """Softmax of the run's logits for one normalised image (1, 1, 28, 28) -> (10,)."""
     from cnnlab.scratch.functional import softmax
 
-    return softmax(run.engine.logits(x).astype(np.float64))[0]
+    p = softmax(run.engine.logits(x).astype(np.float64))[0]
+    if not np.isfinite(p).all():
+        raise UnusableAnswerError(
+            "its scores are not finite numbers: its training diverged; retrain it with a "
+            "smaller --lr."
+        )
+    return p
 
 
 def cam_overlay(run: LabRun, x: np.ndarray, digit: np.ndarray, target: int) -> str | None:
@@ -95,7 +103,7 @@ def predict_run(run: LabRun, digit: np.ndarray, with_cam: bool = True) -> dict[s
     from cnnlab.data import normalize
 
     x = normalize(digit[None])  # (1, 1, 28, 28) float32
-    with run.lock:
+    with run.lock, answering(run):
         p = probabilities(run, x)
         prediction = int(p.argmax())
         cam = cam_overlay(run, x, digit, prediction) if with_cam else None
@@ -108,9 +116,15 @@ def predict_run(run: LabRun, digit: np.ndarray, with_cam: bool = True) -> dict[s
 
 
 def predict_all(runs: list[LabRun], digit: np.ndarray) -> dict[str, Any]:
-    """POST /api/predict's answer: the input the models see and every run's answer."""
+    """POST /api/predict's answer: the input the models see and every run's answer; a run that
+    fails answers its reason instead, and is listed as broken from then on."""
     started = time.perf_counter()
-    answers = [predict_run(run, digit) for run in runs]
+    answers = []
+    for run in runs:
+        try:
+            answers.append(predict_run(run, digit))
+        except RunFailedError as err:
+            answers.append({"run": run.id, "error": str(err)})
     return {
         "input": png_data_url(digit),
         "runs": answers,

@@ -2,14 +2,20 @@
 
 A run is addressed by its id (the folder's name) and only through `RunRegistry.get`, which looks
 the id up among the listed runs: a request never names a path. Each run's engine is loaded once;
-when a run's config, checkpoint or evaluation changes on disk it is loaded again. A run that
-cannot be loaded stays listed as broken with its one-sentence reason.
+when a run's config, checkpoint or evaluation changes on disk it is loaded again.
+
+One run never takes the lab down: a run that cannot be loaded (a damaged file, a network too
+large to hold: `check_size` runs before anything is built) or that fails to answer (`answering`)
+stays listed as broken with its one-sentence reason, and the other runs keep answering.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +27,27 @@ from cnnlab.rundir import CONFIG, EVALUATION, PROBABILITIES, RunDir
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
+# The largest network the lab loads: its weights (float32) and one image's layer outputs. The
+# test-set pass runs in batches that keep all layer outputs under TEST_PASS_VALUES.
+MAX_PARAMETERS = 50_000_000  # 200 MB of weights
+MAX_VALUES_PER_IMAGE = 4_000_000  # 16 MB of layer outputs for one image
+TEST_PASS_VALUES = 50_000_000
+
+
 class UnknownRunError(LookupError):
     """No listed run has this id."""
+
+
+class UnusableAnswerError(Exception):
+    """A run's answer cannot be shown; the message is the sentence saying why."""
+
+
+class RunFailedError(Exception):
+    """A run failed while answering; it is now listed as broken with the reason."""
+
+    def __init__(self, run_id: str, reason: str) -> None:
+        super().__init__(f"the run {run_id} is broken: {reason}")
+        self.run_id = run_id
 
 
 @dataclass
@@ -79,25 +104,72 @@ def _checkpoint_names() -> list[str]:
     return [engine.checkpoint_name for engine in ENGINES.values()]
 
 
+def values_per_image(spec) -> int:
+    """How many numbers one image's layer outputs take, from the inferred shapes."""
+    from cnnlab.models.shapes import infer_shapes
+
+    return sum(math.prod(layer.out_shape) for layer in infer_shapes(spec))
+
+
+def check_size(spec) -> None:
+    """UserError when the network is too large for the lab to hold, with the figures; checked
+    from the spec alone, before any weight is allocated."""
+    from cnnlab.models.shapes import parameter_count
+
+    parameters, values = parameter_count(spec), values_per_image(spec)
+    if parameters > MAX_PARAMETERS:
+        raise UserError(
+            f"its network has {parameters:,} parameters, more than the {MAX_PARAMETERS:,} "
+            "the lab loads."
+        )
+    if values > MAX_VALUES_PER_IMAGE:
+        raise UserError(
+            f"its layers output {values:,} numbers for one image, more than the "
+            f"{MAX_VALUES_PER_IMAGE:,} the lab computes."
+        )
+
+
 def load_run(path: Path, device: str = "cpu") -> LabRun:
-    """Load one run directory; a UserError becomes a broken run with its sentence."""
-    from cnnlab.models import get_spec
+    """Load one run directory; any failure becomes a broken run with its sentence."""
+    from cnnlab.models import resolve_spec
 
     run = LabRun(id=path.name, path=path, stamp=_stamp(path))
     try:
         run.config = RunDir(path).config()
+        run.spec = resolve_spec(run.config["model"], run.config.get("arch"))
+        check_size(run.spec)
         run.engine, run.config = RunDir(path).load_trained(device)
-        run.spec = get_spec(run.config["model"])
         evaluation = RunDir(path).evaluation()
     except UserError as err:
         run.error = str(err)
         return run
-    except ValueError as err:  # an unknown model name in the config
-        run.error = f"{path / CONFIG} cannot be used: {err}."
+    except Exception as err:  # one run's damage must not take the lab down
+        run.error = f"it cannot be loaded ({_what(err)})."
         return run
     if evaluation is not None and isinstance(evaluation.get("accuracy"), (int, float)):
         run.accuracy = float(evaluation["accuracy"])
     return run
+
+
+def _what(err: BaseException) -> str:
+    text = str(err).split("\n")[0][:200]
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+@contextmanager
+def answering(run: LabRun) -> Iterator[None]:
+    """Around a run's model work: an unexpected failure marks the run broken (until its files
+    change) and becomes RunFailedError; a UserError (the request's fault) passes through."""
+    try:
+        yield
+    except UserError:
+        raise
+    except UnusableAnswerError as err:
+        run.error = str(err)
+        raise RunFailedError(run.id, run.error) from err
+    except Exception as err:
+        run.error = f"it failed to answer ({_what(err)})."
+        raise RunFailedError(run.id, run.error) from err
 
 
 def _display_order(run: LabRun) -> tuple:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from cnnlab.errors import UserError
-from cnnlab.lab.runs import LabRun
+from cnnlab.lab.runs import TEST_PASS_VALUES, LabRun, UnusableAnswerError, values_per_image
 from cnnlab.rundir import PROBABILITIES, RunDir
 
 CELL_IMAGES = 60  # the most images one confusion cell opens, most confident first
@@ -56,12 +56,26 @@ class TestSet:
             if "probabilities" not in run.cache:
                 saved = RunDir(run.path) / PROBABILITIES
                 if saved.exists():
-                    p = np.load(saved, allow_pickle=False)
+                    p = self._saved_probabilities(saved)
                 else:
                     images = normalize(self._mnist().test_images)
-                    p = softmax(predict_logits(run.engine, images).astype(np.float64))
+                    # Batches small enough that a wide network's layer outputs stay bounded.
+                    batch = max(1, min(1000, TEST_PASS_VALUES // values_per_image(run.spec)))
+                    logits = predict_logits(run.engine, images, batch)
+                    p = softmax(logits.astype(np.float64))
                 run.cache["probabilities"] = p
             return run.cache["probabilities"]
+
+    def _saved_probabilities(self, path) -> np.ndarray:
+        """A run's probabilities.npy, its shape checked before it is read into memory."""
+        saved = np.load(path, mmap_mode="r", allow_pickle=False)  # (10000, 10)
+        expected = (len(self.labels), 10)
+        if saved.shape != expected:
+            raise UnusableAnswerError(
+                f"its {PROBABILITIES} holds {saved.shape}, not {expected}; "
+                "rerun `cnnlab evaluate` on it."
+            )
+        return np.array(saved, dtype=np.float64)
 
     def confusion(self, run: LabRun) -> dict[str, Any]:
         """GET /api/confusion/{run}: the 10x10 counts (rows true, columns predicted)."""
@@ -103,13 +117,25 @@ class TestSet:
 
 
 def curves(run: LabRun) -> dict[str, Any]:
-    """A run's per-epoch losses and accuracies, from its metrics.jsonl."""
-    records = RunDir(run.path).epoch_records()
-    series = {key: [r.get(key) for r in records] for key in CURVE_KEYS}
+    """A run's per-epoch losses and accuracies, from its metrics.jsonl; a file that cannot be
+    read gives the run an `error` sentence instead."""
+    try:
+        records = RunDir(run.path).epoch_records()
+        epochs = [int(r["epoch"]) for r in records]
+    except Exception as err:  # one damaged file must not take the other runs' curves down
+        return {"run": run.id, "error": f"its metrics cannot be read ({type(err).__name__})."}
+    series = {key: [_number(r.get(key)) for r in records] for key in CURVE_KEYS}
     return {
         "run": run.id,
         "model": run.config.get("model"),
         "engine": run.config.get("engine"),
-        "epochs": [r["epoch"] for r in records],
+        "epochs": epochs,
         **series,
     }
+
+
+def _number(value: Any) -> float | None:
+    """A finite number as a float, anything else (missing, NaN, text) as None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
+        return float(value)
+    return None

@@ -235,6 +235,11 @@ function showRuns() {
 function showAnswer(result) {
   const card = document.querySelector(`.run-card[data-run="${CSS.escape(result.run)}"]`);
   if (!card) return;
+  if (result.error) {  // this run failed; the others answered
+    card.querySelector(".prediction").textContent = "!";
+    card.querySelector(".bars").replaceChildren(el("p", { class: "warning" }, result.error));
+    return;
+  }
   card.querySelector(".prediction").textContent = String(result.prediction);
   bars(result.probabilities, card.querySelector(".bars"));
   const cam = card.querySelector("img.cam");
@@ -362,9 +367,12 @@ function plot(title, series, key) {
 async function curves() {
   const ids = [...document.querySelectorAll("#curve-runs input:checked")].map((box) => box.value);
   const answer = await api(`/api/curves?runs=${ids.map(encodeURIComponent).join(",")}`);
-  $("#curves").replaceChildren(...[["train_loss", "training loss"], ["val_loss", "validation loss"],
+  const readable = answer.runs.filter((run) => !run.error);
+  const notes = [answer.note, ...answer.runs.filter((run) => run.error).map((run) => `${run.run}: ${run.error}`)]
+    .filter(Boolean).map((text) => el("p", { class: "warning" }, text));
+  $("#curves").replaceChildren(...notes, ...[["train_loss", "training loss"], ["val_loss", "validation loss"],
     ["train_accuracy", "training accuracy"], ["val_accuracy", "validation accuracy"]]
-    .map(([key, title]) => plot(title, answer.runs, key)));
+    .map(([key, title]) => plot(title, readable, key)));
 }
 
 // -- views -------------------------------------------------------------------------------
