@@ -254,3 +254,30 @@ def test_reexec_drops_the_openblas_variables_and_keeps_the_command_line():
     assert bench_command.reexec_plan(args, {"PATH": "/bin"}) is None
     kept = build_parser().parse_args([*argv, "--keep-openblas-env"])
     assert bench_command.reexec_plan(kept, environ) is None
+
+
+def test_plain_times_the_numpy_engines_plain_path_as_one_more_engine(capsys, mnist_dir):
+    code, out, _ = run_bench(
+        capsys, "--models", "cnn2", "--engines", "scratch,torch", "--plain",
+        "--data-dir", str(mnist_dir),
+    )  # fmt: skip
+    assert code == 0
+    header = next(line for line in out.splitlines() if line.startswith("model  phase  "))
+    assert "scratch-plain ms" in header
+    rows = [line for line in out.splitlines() if line.startswith("cnn2 ")]
+    assert any("scratch-plain" in row for row in rows)
+    assert "engines scratch, torch, scratch-plain" in out
+
+
+def test_the_plain_engine_of_the_bench_is_the_plain_path():
+    from cnnlab.bench.settings import PLAIN
+    from cnnlab.bench.timing import timed_engine
+
+    plain, fast = (
+        timed_engine(get_spec("cnn3"), PLAIN, 0),
+        timed_engine(get_spec("cnn3"), "scratch", 0),
+    )
+    assert plain.plain
+    assert plain.model.order == list(plain.model.named_children())
+    assert not fast.plain
+    assert fast.model.order != list(fast.model.named_children())

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from cnnlab.errors import UserError
 from cnnlab.models import MODEL_NAMES
 from cnnlab.models.layers import conv2d
-from cnnlab.training.engines import ENGINES, KerasEngine, engine_class
+from cnnlab.training.engines import ENGINES, SCRATCH, KerasEngine, engine_class
 
 DEFAULT_ENGINES = tuple(ENGINES)
 # The targets, scratch / reference (PyTorch), of the speed issue: a CNN's training step, every
@@ -19,6 +19,8 @@ TARGET_RATIO = 1.0
 MLP_TRAIN_TARGET = 0.8
 TURN = {"train": 10, "inference": 2}  # timed calls per engine per turn, after one untimed
 MAX_BATCHES = 256  # distinct training batches; a longer run takes them again
+# `bench --plain`: the NumPy engine without its speed rewrites, timed as one more engine
+PLAIN = f"{SCRATCH}-plain"
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,11 @@ class BenchSettings:
     threads: int = 0  # 0: every core
     seed: int = 0
     archs: tuple[tuple[str, str], ...] = ()  # (name in `models`, its architecture string)
+    plain: bool = False  # also time PLAIN beside the engines
+
+    def timed_engines(self, engines: Sequence[str]) -> list[str]:
+        """The engines each model is timed in: `engines`, and PLAIN after them if asked for."""
+        return [*engines, PLAIN] if self.plain and SCRATCH in engines else list(engines)
 
     def spec(self, model: str):
         """The spec of `model`: a built-in, or one of `archs`."""

@@ -43,11 +43,12 @@ def run_bench(settings: BenchSettings, engines: Sequence[str], inputs: Inputs, l
     """Time every model in every engine (threads already set, see `engine_threads`)."""
     env = environment()
     records = []
+    timed = settings.timed_engines(engines)
     for model in settings.models:
-        log(f"bench: {model} in {', '.join(engines)}")
-        records += measure_model(model, engines, settings, inputs)
+        log(f"bench: {model} in {', '.join(timed)}")
+        records += measure_model(model, timed, settings, inputs)
     return {
-        "settings": asdict(settings) | {"engines": list(engines), "turn": TURN},
+        "settings": asdict(settings) | {"engines": timed, "turn": TURN},
         "scratch_chunks": scratch_chunks(settings, len(inputs.images))
         if SCRATCH in engines
         else {},

@@ -18,7 +18,7 @@ import numpy as np
 
 from cnnlab.bench.inputs import Inputs
 from cnnlab.bench.machine import memory_supported, peak_rss_growth_mib
-from cnnlab.bench.settings import TURN, BenchSettings, target_ratio
+from cnnlab.bench.settings import PLAIN, TURN, BenchSettings, target_ratio
 from cnnlab.training.engines import REFERENCE, SCRATCH
 
 RATIO_KEY = f"{SCRATCH}_over_{REFERENCE}"  # "scratch_over_torch" in the JSON
@@ -47,15 +47,24 @@ def _cycle(engine, batches) -> Callable[[], object]:
     return lambda: engine.train_step(*next(pending))
 
 
+def timed_engine(spec, name: str, seed: int):
+    """The engine `name` of the bench, with Adam: one of `ENGINES`, or PLAIN (the NumPy engine
+    as `train --plain` runs it)."""
+    from cnnlab.training.engines import make_engine
+
+    if name == PLAIN:
+        return make_engine(spec, SCRATCH, seed=seed, optimizer="adam", plain=True)
+    return make_engine(spec, name, seed=seed, optimizer="adam")
+
+
 def measure_model(
     model: str, engines: Sequence[str], settings: BenchSettings, inputs: Inputs
 ) -> list[dict]:
     """One record per (phase, engine): median, quartiles, images/s and peak RSS growth."""
-    from cnnlab.training.engines import make_engine
 
     batches, images = inputs.batches, inputs.images
     spec = settings.spec(model)
-    built = {e: make_engine(spec, e, seed=settings.seed, optimizer="adam") for e in engines}
+    built = {e: timed_engine(spec, e, settings.seed) for e in engines}
     phases = {
         "train": (
             {e: _cycle(built[e], batches) for e in engines},

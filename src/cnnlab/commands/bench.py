@@ -53,6 +53,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--profile", action="store_true", help="per-layer times, NumPy engine")
     parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="also time the NumPy engine's plain path (the layers as written, none of its "
+        "speed rewrites) as the engine scratch-plain",
+    )
+    parser.add_argument(
         "--epoch",
         action="store_true",
         help="also time real training epochs of cnn3: scratch, torch, torch, scratch (minutes)",
@@ -137,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
         inference_batch_size=args.inference_batch_size,
         threads=args.threads,
         seed=args.seed,
+        plain=args.plain,
     ).checked()
     engines, skipped = bench.available_engines(requested, keras_optional=args.engines is None)
     report = bench.benchmark(

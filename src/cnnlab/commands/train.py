@@ -7,9 +7,10 @@ import functools
 
 from cnnlab.commands.arch_options import ARCH_HELP, arch_fields
 from cnnlab.commands.options import add_training_options, directory_name, engine_name, model_name
+from cnnlab.errors import UserError
 from cnnlab.models import MODEL_NAMES
 from cnnlab.training.config import TrainConfig
-from cnnlab.training.engines import ENGINES
+from cnnlab.training.engines import ENGINES, SCRATCH
 
 NAME = "train"
 HELP = "train one network (NumPy or PyTorch engine) into a run directory"
@@ -34,6 +35,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run")
     parser.add_argument("--force", action="store_true", help="start over in an existing run dir")
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="NumPy engine: run the layers as written, one step as the README shows it, "
+        "without the engine's speed rewrites (to read, or to see what they buy)",
+    )
     parser.add_argument(
         "--dry-run", action="store_true", help="one epoch on 256 images, to check the set-up"
     )
@@ -77,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.training.trainer import train
 
     config = config_from_args(args, **arch_fields(args.arch, args.name))
+    if config.plain and config.engine != SCRATCH:
+        raise UserError(
+            f"--plain is the {SCRATCH} engine's option; leave it out for {config.engine}."
+        )
     if not (args.quiet or args.resume):  # a resumed run's network is the one it was started with
         print_architecture(config)
     run_dir = train(

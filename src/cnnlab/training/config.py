@@ -39,6 +39,7 @@ class TrainConfig:
     name: str | None = None  # None: "<model>-<engine>"
     data_dir: str | None = None
     dry_run: bool = False
+    plain: bool = False  # NumPy engine: the layers as written, none of its speed rewrites
 
     def resolved(self) -> TrainConfig:
         """A copy with the per-model defaults and automatic values filled in."""

@@ -156,6 +156,7 @@ def _train_locked(run: RunDir, cfg: TrainConfig, resume, force, quiet, given) ->
             momentum=cfg.momentum,
             weight_decay=cfg.weight_decay,
             device=cfg.device,
+            **({"plain": True} if cfg.plain else {}),  # the NumPy engine's option
         )
         if resume:
             position = Position.from_dict(engine.load(run.path / engine.checkpoint_name))

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from cnnlab.models.spec import ArchSpec
 from cnnlab.training.checkpoint import load_npz, save_npz
 from cnnlab.training.engines.base import CHECKPOINT_ERRORS, blas_threads, checkpoint_error
 from cnnlab.training.rng_state import STATE_KEY, generator_states, restore_generator_states
@@ -25,27 +26,31 @@ class ScratchEngine:
         """NumPy is always there."""
 
     @classmethod
-    def create(cls, model_name: str, *, seed=0, dtype=np.float32, **options) -> ScratchEngine:
+    def create(
+        cls, spec: ArchSpec | str, *, seed=0, dtype=np.float32, plain=False, **options
+    ) -> ScratchEngine:
+        """`plain=True`: the network as written and the README's step, without the speed-ups."""
         from cnnlab.models import build_model
 
-        model = build_model(model_name, engine=cls.name, seed=seed)
-        model.speed_up()  # the engine's exact rewrites, in one step (`cnnlab.scratch.speed`)
+        model = build_model(spec, engine=cls.name, seed=seed)
+        if not plain:
+            model.speed_up()  # the engine's exact rewrites, in one step (`cnnlab.scratch.speed`)
         model.to(dtype)
         options.pop("device", None)  # the NumPy engine runs on the CPU
-        return cls(model, **options)
+        return cls(model, plain=plain, **options)
 
     def __init__(
-        self, model, optimizer: str = "adam", lr=1e-3, momentum=0.9, weight_decay=0.0
+        self, model, optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, plain=False
     ) -> None:
         from cnnlab import scratch
         from cnnlab.training.parallel import DataParallel
 
-        self.model = model
+        self.model, self.plain = model, plain
         # Training steps and inference batches of a CNN run on every core the BLAS may use
         # (see `DataParallel`); an MLP is all matrix products, which the BLAS threads already,
         # so it runs in one piece. CAM's single-image passes use the model itself.
         has_conv = any(isinstance(m, scratch.Conv2d) for m in model.modules())
-        self.parallel = DataParallel(model, workers=None if has_conv else 1)
+        self.parallel = DataParallel(model, workers=None if has_conv and not plain else 1)
         self.loss = scratch.CrossEntropyLoss()
         params = list(model.parameters())
         if optimizer == "sgd":
@@ -56,6 +61,8 @@ class ScratchEngine:
             self.optimizer = scratch.Adam(params, lr=lr, weight_decay=weight_decay)
 
     def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        if self.plain:
+            return self.plain_step(x, y)
         self.parallel.train()
         # A diverging run overflows somewhere; the loop stops it with one clear sentence when
         # the loss is no longer finite, so NumPy's per-operation warnings would only bury that.
@@ -70,6 +77,18 @@ class ScratchEngine:
             loss = np.concatenate(losses).mean()
             self.optimizer.step()
         return float(loss), int((logits.argmax(axis=1) == y).sum())
+
+    def plain_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        """The README's training step, one line each: the numbers `train_step` computes faster
+        (up to the order of float32 sums, see `cnnlab.scratch.speed` and `DataParallel`)."""
+        self.model.train()
+        with np.errstate(over="ignore", invalid="ignore"):  # see `train_step`
+            self.optimizer.zero_grad()
+            logits = self.model(x)  # (B, 10)
+            loss = self.loss.forward(logits, y)
+            self.model.backward(self.loss.backward())
+            self.optimizer.step()
+        return loss, int((logits.argmax(axis=1) == y).sum())
 
     def _loss_head(self, logits: np.ndarray, y: np.ndarray, batch: int):
         losses, dlogits = self.loss.losses_and_grad(logits, y, batch)
