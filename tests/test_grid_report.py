@@ -4,7 +4,7 @@ import numpy as np
 
 from cnnlab.report.findings import summarize
 from cnnlab.report.significance import p_text, significance_findings
-from cnnlab.viz import render_seed_accuracies
+from cnnlab.viz.seeds import render_seed_accuracies
 
 
 def _comparison(a, b, kind, n01, n10, p_holm, verdict, engines=("scratch", "scratch")):
