@@ -1,8 +1,8 @@
-"""The reading path `scratch/reference.py` against PyTorch, and the fast paths against it.
+"""The reading path `scratch/readable.py` against PyTorch, and the fast paths against it.
 
-All in float64: the reference equals torch's conv2d and max_pool2d (outputs and gradients), and
+All in float64: the readable layers equals torch's conv2d and max_pool2d (outputs and gradients), and
 `Conv2d` (im2col with channel-major columns, `input_grad_stride1`) and `MaxPool2d` (buffered
-backward) equal the reference.
+backward) equal the readable layers.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.scratch import Conv2d, MaxPool2d
-from cnnlab.scratch import reference as ref
+from cnnlab.scratch import readable
 from cnnlab.scratch.im2col import input_grad_stride1
 
 TOL = {"rtol": 1e-10, "atol": 1e-12}
@@ -43,63 +43,63 @@ def pool_input(shape: tuple[int, ...]) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("x_shape", "w_shape", "stride", "padding"), CONV_CASES)
-def test_reference_convolution_equals_torch(x_shape, w_shape, stride, padding):
+def test_readable_convolution_equals_torch(x_shape, w_shape, stride, padding):
     x, weight, bias = random(x_shape, 0), random(w_shape, 1), random(w_shape[0], 2)
-    y = ref.conv2d_forward(x, weight, bias, stride, padding)
+    y = readable.conv2d_forward(x, weight, bias, stride, padding)
     x_t, w_t, b_t = (torch.from_numpy(a).requires_grad_() for a in (x, weight, bias))
     y_t = F.conv2d(x_t, w_t, b_t, stride=stride, padding=padding)
     np.testing.assert_allclose(y, y_t.detach().numpy(), **TOL)
     dy = random(y.shape, 4)
     y_t.backward(torch.from_numpy(dy))
-    grads = ref.conv2d_backward(dy, x, weight, stride, padding)
+    grads = readable.conv2d_backward(dy, x, weight, stride, padding)
     for mine, theirs in zip(grads, (x_t, w_t, b_t), strict=True):
         np.testing.assert_allclose(mine, theirs.grad.numpy(), **TOL)
 
 
 @pytest.mark.parametrize(("x_shape", "w_shape", "stride", "padding"), CONV_CASES)
-def test_conv2d_layer_equals_the_reference(x_shape, w_shape, stride, padding):
+def test_conv2d_layer_equals_the_readable_layers(x_shape, w_shape, stride, padding):
     x, weight, bias = random(x_shape, 0), random(w_shape, 1), random(w_shape[0], 2)
     C_out, C, kh, kw = w_shape
     layer = Conv2d(C, C_out, (kh, kw), stride, padding, dtype=np.float64)
     layer.weight.data[...], layer.bias.data[...] = weight, bias
     y = layer(x)
-    np.testing.assert_allclose(y, ref.conv2d_forward(x, weight, bias, stride, padding), **TOL)
+    np.testing.assert_allclose(y, readable.conv2d_forward(x, weight, bias, stride, padding), **TOL)
     dy = random(y.shape, 4)
     dx = layer.backward(dy)
-    ref_dx, ref_dweight, ref_dbias = ref.conv2d_backward(dy, x, weight, stride, padding)
-    np.testing.assert_allclose(dx, ref_dx, **TOL)
-    np.testing.assert_allclose(layer.weight.grad, ref_dweight, **TOL)
-    np.testing.assert_allclose(layer.bias.grad, ref_dbias, **TOL)
+    dx_read, dweight_read, dbias_read = readable.conv2d_backward(dy, x, weight, stride, padding)
+    np.testing.assert_allclose(dx, dx_read, **TOL)
+    np.testing.assert_allclose(layer.weight.grad, dweight_read, **TOL)
+    np.testing.assert_allclose(layer.bias.grad, dbias_read, **TOL)
 
 
 @pytest.mark.parametrize(("x_shape", "w_shape", "stride", "padding"), CONV_CASES[:4])
-def test_stride1_input_gradient_equals_the_reference(x_shape, w_shape, stride, padding):
+def test_stride1_input_gradient_equals_the_readable_layers(x_shape, w_shape, stride, padding):
     x, weight = random(x_shape, 0), random(w_shape, 1)
-    y = ref.conv2d_forward(x, weight, np.zeros(w_shape[0]), stride, padding)
+    y = readable.conv2d_forward(x, weight, np.zeros(w_shape[0]), stride, padding)
     dy = random(y.shape, 4)
     weight2 = weight.reshape(w_shape[0], -1)  # (C_out, C*kh*kw)
     dx = input_grad_stride1(weight2, dy, x.shape, w_shape[2:], (padding, padding))
-    np.testing.assert_allclose(dx, ref.conv2d_backward(dy, x, weight, stride, padding)[0], **TOL)
+    np.testing.assert_allclose(dx, readable.conv2d_backward(dy, x, weight, stride, padding)[0], **TOL)
 
 
 @pytest.mark.parametrize(("shape", "k"), POOL_CASES)
-def test_reference_max_pool_equals_torch(shape, k):
+def test_readable_max_pool_equals_torch(shape, k):
     x = pool_input(shape)
     x_t = torch.from_numpy(x).requires_grad_()
     y_t = F.max_pool2d(x_t, k)
-    y = ref.maxpool2d_forward(x, k)
+    y = readable.maxpool2d_forward(x, k)
     np.testing.assert_allclose(y, y_t.detach().numpy(), **TOL)
     dy = random(y.shape, 4)
     y_t.backward(torch.from_numpy(dy))
-    np.testing.assert_allclose(ref.maxpool2d_backward(dy, x, k), x_t.grad.numpy(), **TOL)
+    np.testing.assert_allclose(readable.maxpool2d_backward(dy, x, k), x_t.grad.numpy(), **TOL)
 
 
 @pytest.mark.parametrize(("shape", "k"), POOL_CASES)
-def test_buffered_max_pool_backward_equals_the_reference(shape, k):
+def test_buffered_max_pool_backward_equals_the_readable_layers(shape, k):
     x = pool_input(shape)
     layer = MaxPool2d(k)
     y = layer(x)
-    np.testing.assert_allclose(y, ref.maxpool2d_forward(x, k), **TOL)
+    np.testing.assert_allclose(y, readable.maxpool2d_forward(x, k), **TOL)
     for seed in (4, 5):  # twice: the second call reuses nothing stale
         dy = random(y.shape, seed)
-        np.testing.assert_allclose(layer.backward(dy), ref.maxpool2d_backward(dy, x, k), **TOL)
+        np.testing.assert_allclose(layer.backward(dy), readable.maxpool2d_backward(dy, x, k), **TOL)
