@@ -41,7 +41,10 @@ def thousands(n: int | None) -> str:
 
 
 def ratio(x: float | None) -> str:
-    return "—" if x is None else f"{x:.1f}×"
+    """3.0×, 12.0×; below 1 two decimals, so that 0.04× does not read as 0.0×."""
+    if x is None:
+        return "—"
+    return f"{x:.1f}×" if x >= 1 else f"{x:.2f}×"
 
 
 FILTERS = {
