@@ -92,7 +92,9 @@ def test_every_command_checks_its_options(capsys, argv, sentence):
 def test_a_train_size_beyond_the_data_is_refused_not_clamped(mnist_dir):
     from cnnlab.training.splits import load_splits
 
-    cfg = SimpleNamespace(data_dir=str(mnist_dir), val_size=5000, train_size=55001, seed=0)
+    cfg = SimpleNamespace(
+        data_dir=str(mnist_dir), dataset="mnist", val_size=5000, train_size=55001, seed=0
+    )
     with pytest.raises(UserError, match=r"--train-size 55001 is more than the 55,000 training"):
         load_splits(cfg, progress=False)
 
@@ -100,7 +102,9 @@ def test_a_train_size_beyond_the_data_is_refused_not_clamped(mnist_dir):
 def test_a_val_size_that_leaves_no_training_images_is_refused(mnist_dir):
     from cnnlab.training.splits import load_splits
 
-    cfg = SimpleNamespace(data_dir=str(mnist_dir), val_size=60000, train_size=None, seed=0)
+    cfg = SimpleNamespace(
+        data_dir=str(mnist_dir), dataset="mnist", val_size=60000, train_size=None, seed=0
+    )
     with pytest.raises(UserError, match=r"--val-size 60000 leaves no training images.*60,000"):
         load_splits(cfg, progress=False)
 

@@ -43,6 +43,7 @@ class RunPlan:
     force: bool = False
     threads: int = 0
     data_dir: str | None = None
+    dataset: str = "mnist"  # a named set of cnnlab.data.datasets
     quiet: bool = False
     # None: the single seed 0 in directories named `cnn2-scratch`; a tuple: `cnn2-scratch-s3`
     seeds: tuple[int, ...] | None = None
@@ -82,6 +83,7 @@ def _config(plan: RunPlan, key: RunKey) -> TrainConfig:
         out=str(plan.out),
         threads=plan.threads,
         data_dir=plan.data_dir,
+        dataset=plan.dataset,
         **extra,
     )
 

@@ -9,7 +9,8 @@ import numpy as np
 from cnnlab.analysis.cam import METHODS, compute_map
 from cnnlab.analysis.metrics import format_probability
 from cnnlab.analysis.receptive_field import OUTSIDE_NOTE, receptive_field, upsample_to_input
-from cnnlab.data import load_mnist, normalize
+from cnnlab.data import normalize
+from cnnlab.data.source import load_run_data, run_normalization
 from cnnlab.errors import UserError
 from cnnlab.fileio import write_bytes, write_json
 from cnnlab.rundir import CAM_DIR, RunDir
@@ -48,17 +49,19 @@ def draw_cams(
     out_dir = Path(out_dir) if out_dir is not None else run_dirs[0].resolve().parent
     into_runs = image is None
     if image is None:
-        data = load_mnist(data_dir, progress=False)
+        data = load_run_data(RunDir(run_dirs[0]).config(), data_dir)
         if not 0 <= index < len(data.test_images):
-            raise UserError(f"--index {index} is out of range: the test set has 0..9999.")
+            last = len(data.test_images) - 1
+            raise UserError(f"--index {index} is out of range: the test set has 0..{last}.")
         image, name = data.test_images[index], f"test{index}"
         true_label = int(data.test_labels[index])
     else:
         name, true_label = "image", None
-    x = normalize(image[None]).astype(np.float32)  # (1, 1, 28, 28)
     rows = []
     for run_dir in run_dirs:
         engine, config = RunDir(run_dir).load_trained(device)
+        # (1, 1, 28, 28), with the statistics of the run's training pixels
+        x = normalize(image[None], *run_normalization(config)).astype(np.float32)
         label = f"{config['model']} · {config['engine']}"
         row = _run_maps(engine, x, target)
         if into_runs and "maps" in row:
@@ -191,7 +194,7 @@ def draw_comparison_cams(cnn_runs: list[Path], out_dir: Path, data_dir=None) -> 
     draw_cams(
         cnn_runs, index=0, out_dir=out_dir, data_dir=data_dir, comparison_name=COMPARISON_FILE
     )
-    labels = load_mnist(data_dir, progress=False).test_labels.astype(np.int64)
+    labels = load_run_data(RunDir(cnn_runs[0]).config(), data_dir).test_labels.astype(np.int64)
     index = disagreement_index(cnn_runs, labels)
     if index is not None:
         print(f"... and on test image {index}, which they disagree on or get wrong", flush=True)

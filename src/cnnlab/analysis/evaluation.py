@@ -14,7 +14,8 @@ import numpy as np
 
 from cnnlab.analysis import metrics, stats
 from cnnlab.analysis.tensorboard_summary import write_comparison_summaries, write_top3_images
-from cnnlab.data import load_mnist, normalize
+from cnnlab.data import normalize
+from cnnlab.data.source import load_run_data, run_class_names, run_normalization
 from cnnlab.failpoints import durable
 from cnnlab.fileio import write_bytes, write_json, write_text
 from cnnlab.rundir import EVALUATION, PROBABILITIES, RunDir
@@ -46,7 +47,8 @@ def evaluate_run(run_dir: Path, data_dir=None, device: str = "cpu", quiet: bool 
 
 
 def _evaluate_locked(run: RunDir, data_dir, device: str, quiet: bool) -> dict:
-    from cnnlab import viz
+    from cnnlab.viz.curves import render_curves
+    from cnnlab.viz.plots import save_png
 
     run_dir = run.path
     engine, config = run.load_trained(device)
@@ -60,26 +62,28 @@ def _evaluate_locked(run: RunDir, data_dir, device: str, quiet: bool) -> dict:
             "last checkpoint.",
             file=sys.stderr,
         )
-    data = load_mnist(data_dir, progress=not quiet)
+    data = load_run_data(config, data_dir, progress=not quiet)
     labels = data.test_labels.astype(np.int64)
-    probabilities = softmax(predict_logits(engine, normalize(data.test_images)))  # (10000, 10)
+    x = normalize(data.test_images, *run_normalization(config))  # (10000, 1, 28, 28)
+    probabilities = softmax(predict_logits(engine, x))  # (10000, 10)
 
     summary = _summary(labels, probabilities, config, run_dir)
     summary["checkpoint"] = evaluated | {"epochs_done": status["epochs_done"]}
     top = metrics.top_scoring_images(probabilities, TOP_K)  # (10, 3) test-image indices
     cm = np.asarray(summary["confusion_matrix"])
     label = f"{config['model']} · {config['engine']}"
-    pictures = _pictures(label, cm, data.test_images, labels, probabilities, top)
+    names = run_class_names(config)
+    pictures = _pictures(label, cm, data.test_images, labels, probabilities, top, names)
     records = run.records()
     if any(r.get("kind") == "epoch" for r in records):
-        pictures["curves"] = viz.render_curves(records, title=f"{label}: learning curves")
+        pictures["curves"] = render_curves(records, title=f"{label}: learning curves")
     with durable("evaluation.json-removed"):  # from here on, the old evaluation is gone
         (run_dir / EVALUATION).unlink(missing_ok=True)
     # float64: near-certain scores (1 - 1e-9) would all round to 1.0 in float32 and tie
     _write_array(run_dir / PROBABILITIES, probabilities)
     write_text(run_dir / "confusion_matrix.csv", _confusion_csv(cm))
     for name, rgb in pictures.items():
-        viz.save_png(rgb, run_dir / f"{name}.png")
+        save_png(rgb, run_dir / f"{name}.png")
     tb = AnalysisLog(run_dir, "evaluation")  # replaces what an earlier `evaluate` wrote
     try:
         # test accuracy (a metric of HParams) sits at the step training ended, not at 0
@@ -95,6 +99,7 @@ def _summary(labels: np.ndarray, probabilities: np.ndarray, config: dict, run_di
     """What evaluation.json holds: the metrics, the bootstrap interval, the top images."""
     summary = metrics.evaluation_summary(labels, probabilities)
     summary |= {"model": config["model"], "engine": config["engine"], "run_dir": str(run_dir)}
+    summary["class_names"] = run_class_names(config)
     correct = probabilities.argmax(axis=1) == labels  # (10000,) bool
     summary["accuracy_interval"] = stats.bootstrap_accuracy_interval(
         correct, resamples=BOOTSTRAP_RESAMPLES, seed=0
@@ -107,23 +112,33 @@ def _summary(labels: np.ndarray, probabilities: np.ndarray, config: dict, run_di
             "scores": probabilities[top[c], c].tolist(),
             "true_labels": labels[top[c]].tolist(),
         }
-        for c in range(10)
+        for c in range(probabilities.shape[1])
     ]
     return summary
 
 
-def _pictures(label: str, cm, images, labels, probabilities, top) -> dict[str, np.ndarray]:
-    """The evaluation's pictures as RGB arrays, by file stem."""
-    from cnnlab import viz
+def _pictures(
+    label: str, cm, images, labels, probabilities, top, names: list[str]
+) -> dict[str, np.ndarray]:
+    """The evaluation's pictures as RGB arrays, by file stem; classes shown by `names`."""
+    from cnnlab.viz.confusion import render_confusion_matrix
+    from cnnlab.viz.grids import render_top_scoring, render_worst_errors
 
     errors = metrics.most_confident_errors(probabilities, labels, WORST_ERRORS)
     return {
-        "confusion_matrix": viz.render_confusion_matrix(cm, title=f"{label}: confusion matrix"),
-        "confusion_matrix_normalized": viz.render_confusion_matrix(
-            cm, normalized=True, title=f"{label}: confusion matrix, row-normalised"
+        "confusion_matrix": render_confusion_matrix(
+            cm, title=f"{label}: confusion matrix", class_names=names
         ),
-        "top3": viz.render_top_scoring(images, labels, probabilities, top),
-        "worst_errors": viz.render_worst_errors(images, labels, probabilities, errors),
+        "confusion_matrix_normalized": render_confusion_matrix(
+            cm,
+            normalized=True,
+            title=f"{label}: confusion matrix, row-normalised",
+            class_names=names,
+        ),
+        "top3": render_top_scoring(images, labels, probabilities, top, class_names=names),
+        "worst_errors": render_worst_errors(
+            images, labels, probabilities, errors, class_names=names
+        ),
     }
 
 

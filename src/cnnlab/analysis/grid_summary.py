@@ -141,11 +141,12 @@ def seed_comparisons(rows: list[dict]) -> list[dict]:
 
 def grid_summary(run_dirs: list[Path], data_dir=None) -> dict:
     """What summary.json holds: runs, aggregates, comparisons, seed_comparisons."""
-    from cnnlab.data import load_mnist
+    from cnnlab.data.source import load_run_data
     from cnnlab.report import summary_rows
+    from cnnlab.rundir import RunDir
 
     rows = [summary_row(r, d) for r, d in zip(summary_rows(run_dirs), run_dirs, strict=True)]
-    labels = load_mnist(data_dir, progress=False).test_labels.astype(np.int64)
+    labels = load_run_data(RunDir(run_dirs[0]).config(), data_dir).test_labels.astype(np.int64)
     return {
         "runs": rows,
         "aggregates": aggregates(rows),

@@ -15,7 +15,11 @@ EPOCH_ORDER = (SCRATCH, REFERENCE, REFERENCE, SCRATCH)  # ABBA: a steady drift i
 
 
 def time_epoch(
-    settings: BenchSettings, data_dir: str | None, images: int | None, log=print
+    settings: BenchSettings,
+    data_dir: str | None,
+    images: int | None,
+    log=print,
+    dataset: str = "mnist",
 ) -> dict:
     """Training epochs of cnn3 on real MNIST through `train_epoch`, in the order `EPOCH_ORDER`.
 
@@ -28,7 +32,11 @@ def time_epoch(
     from cnnlab.training.splits import load_splits
 
     cfg = TrainConfig(
-        model=EPOCH_MODEL, batch_size=settings.batch_size, seed=settings.seed, data_dir=data_dir
+        model=EPOCH_MODEL,
+        batch_size=settings.batch_size,
+        seed=settings.seed,
+        data_dir=data_dir,
+        dataset=dataset,
     ).resolved()
     splits = load_splits(cfg, progress=False)
     # a quick check: fewer training images, and no more validation images than that

@@ -22,7 +22,9 @@ class Inputs:
     source: str  # what the images are, for the report
 
 
-def make_inputs(settings: BenchSettings, data_dir: str | None = None) -> Inputs:
+def make_inputs(
+    settings: BenchSettings, data_dir: str | None = None, dataset: str = "mnist"
+) -> Inputs:
     """Batches exactly as the training loop makes them, a new one for every training call.
 
     Real MNIST when it is on this machine (`data_dir`, $CNNLAB_DATA or the cache; never
@@ -31,16 +33,17 @@ def make_inputs(settings: BenchSettings, data_dir: str | None = None) -> Inputs:
     array, as `evaluate` takes it. Why it matters: PyTorch's speed depends on both the pixels
     and the batch's strides (docs/performance.md, "Why the benchmark batches real digits").
     """
-    from cnnlab.data import iterate_batches, load_mnist, normalize
+    from cnnlab.data import MEAN, STD, iterate_batches, load_mnist, normalize
+    from cnnlab.data.source import training_statistics
 
     rng = np.random.default_rng(settings.seed)
     calls = settings.warmup + settings.steps + -(-settings.steps // TURN["train"]) + 1
     n_train = min(calls, MAX_BATCHES) * settings.batch_size
     n_test = settings.inference_batch_size
     try:
-        mnist = load_mnist(data_dir, download=False, progress=False)
+        mnist = load_mnist(data_dir, download=False, progress=False, dataset=dataset)
     except UserError:
-        if data_dir is not None:
+        if data_dir is not None or dataset != "mnist":
             raise
         mnist = None
     if mnist is not None:
@@ -49,15 +52,17 @@ def make_inputs(settings: BenchSettings, data_dir: str | None = None) -> Inputs:
         )
         train, labels = mnist.train_images[pick], mnist.train_labels[pick].astype(np.int64)
         test = mnist.test_images[np.arange(n_test) % len(mnist.test_labels)]
-        source = MNIST_SOURCE
+        source = MNIST_SOURCE.replace("MNIST", mnist.dataset.title)
+        stats = training_statistics(mnist, mnist.train_images)
     else:
         train, test = synthetic_digits(rng, n_train), synthetic_digits(rng, n_test)
         labels = rng.integers(0, 10, n_train, dtype=np.int64)
         source = SYNTHETIC_SOURCE
+        stats = (MEAN, STD)
     batches = iterate_batches(
-        normalize(train), labels, settings.batch_size, seed=settings.seed, epoch=0
+        normalize(train, *stats), labels, settings.batch_size, seed=settings.seed, epoch=0
     )
-    return Inputs(list(batches), normalize(test), source)
+    return Inputs(list(batches), normalize(test, *stats), source)
 
 
 def synthetic_digits(rng: np.random.Generator, n: int) -> np.ndarray:

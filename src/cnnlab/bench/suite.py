@@ -21,6 +21,7 @@ def benchmark(
     engines: Sequence[str],
     *,
     data_dir: str | None = None,
+    dataset: str = "mnist",
     profile: bool = False,
     epoch: bool = False,
     epoch_images: int | None = None,
@@ -29,12 +30,12 @@ def benchmark(
     """The whole report: timings, and the profile and epochs when asked, at `settings.threads`."""
     created = datetime.now().astimezone().isoformat(timespec="seconds")
     with engine_threads(engines, settings.threads):
-        inputs = make_inputs(settings, data_dir)
+        inputs = make_inputs(settings, data_dir, dataset)
         report = {"created": created} | run_bench(settings, engines, inputs, log=log)
         if profile:
             report["profile"] = [profile_model(m, settings, inputs) for m in settings.models]
         if epoch:
-            report["epoch"] = time_epoch(settings, data_dir, epoch_images, log=log)
+            report["epoch"] = time_epoch(settings, data_dir, epoch_images, log=log, dataset=dataset)
     report["environment"]["load_average_after"] = list(os.getloadavg())
     return report
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from cnnlab.commands.arch_options import ARCH_ROW_HELP, named_archs
 from cnnlab.commands.options import (
     add_data_dir,
+    add_dataset,
     add_threads,
     engine_list,
     model_list,
@@ -70,6 +71,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="a quick --epoch: this many training images (and at most as many validation "
         "images) (default: all 55,000 and 5,000)",
     )
+    add_dataset(parser)
     add_data_dir(parser)
     parser.add_argument(
         "--json", default=None, metavar="FILE", help="also write the results (default: none)"
@@ -150,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
         settings,
         engines,
         data_dir=args.data_dir,
+        dataset=args.dataset,
         profile=args.profile,
         epoch=args.epoch,
         epoch_images=args.epoch_images,

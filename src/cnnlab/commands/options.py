@@ -189,6 +189,23 @@ def add_data_dir(parser: argparse.ArgumentParser, help: str = DATA_DIR_HELP) -> 
     parser.add_argument("--data-dir", default=None, metavar="DIR", help=help)
 
 
+def dataset_name(text: str) -> str:
+    """A `type=` for `--dataset`: a named set of `cnnlab.data.datasets.IDX_SETS`."""
+    from cnnlab.data.datasets import IDX_SETS
+
+    return _one_of("data set", tuple(IDX_SETS), text)
+
+
+def add_dataset(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dataset",
+        type=dataset_name,
+        default=TrainConfig().dataset,
+        metavar="NAME",
+        help="mnist, fashion-mnist or kmnist (--data-dir then names the directory of its files)",
+    )
+
+
 def add_device(parser: argparse.ArgumentParser) -> None:
     """--device with one default for every command: `TrainConfig`'s, auto."""
     parser.add_argument("--device", choices=DEVICES, default=TrainConfig.device, help=DEVICE_HELP)
@@ -248,5 +265,6 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     )
     add_device(parser)
     add_threads(parser)
+    add_dataset(parser)
     add_data_dir(parser)
     add_quiet(parser)

@@ -8,6 +8,7 @@ from cnnlab.commands.arch_options import ARCH_HELP, arch_spec
 from cnnlab.commands.options import (
     OPTIMIZER_HELP,
     add_data_dir,
+    add_dataset,
     model_name,
     momentum,
     positive_number,
@@ -34,23 +35,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=whole_number(1), default=64, help="images per step")
     parser.add_argument("--seed", type=whole_number(0), default=0, help="weights and batch order")
     parser.add_argument("--float64", action="store_true", help="both engines in float64")
+    add_dataset(parser)
     add_data_dir(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from cnnlab.data import load_mnist, normalize
+    from cnnlab.data import normalize
+    from cnnlab.data.source import load_dataset, training_statistics
     from cnnlab.text import count_noun, text_table
     from cnnlab.training.engines import ENGINES, REFERENCE
     from cnnlab.training.parity import run_parity
 
     model = arch_spec(args.arch) if args.arch is not None else args.model
     ENGINES[REFERENCE].require()
-    data = load_mnist(args.data_dir, progress=True)
+    data = load_dataset(args.dataset, args.data_dir, progress=True)
+    images = data.train_images[:20000]
     result = run_parity(
         model,
-        normalize(data.train_images[:20000]),
+        normalize(images, *training_statistics(data, images)),
         data.train_labels[:20000].astype(np.int64),
         steps=args.steps,
         optimizer=args.optimizer,

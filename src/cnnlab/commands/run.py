@@ -8,6 +8,7 @@ import sys
 from cnnlab.commands.arch_options import ARCH_ROW_HELP, named_archs
 from cnnlab.commands.options import (
     add_data_dir,
+    add_dataset,
     add_epochs,
     add_quiet,
     add_threads,
@@ -42,6 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="retrain finished runs too")
     parser.add_argument("--open", action="store_true", help="open the report in a browser")
     add_threads(parser)
+    add_dataset(parser)
     add_data_dir(parser)
     add_quiet(parser, help="no per-epoch progress bars")
     parser.add_argument(
@@ -92,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         threads=args.threads,
         data_dir=args.data_dir,
+        dataset=args.dataset,
         quiet=args.quiet,
         seeds=args.seeds,
         train_size=args.train_size,

@@ -264,14 +264,16 @@ def split_train_val(
     return np.sort(grouped[~is_val]).astype(np.int64), np.sort(grouped[is_val]).astype(np.int64)
 
 
-def normalize(images: np.ndarray) -> np.ndarray:
-    """uint8 images (N, 28, 28) or (N, 1, 28, 28) -> float32 (N, 1, 28, 28), (x/255 - MEAN)/STD."""
+def normalize(images: np.ndarray, mean: float = MEAN, std: float = STD) -> np.ndarray:
+    """uint8 images (N, H, W) or (N, 1, H, W) -> float32 (N, 1, H, W), (x/255 - mean)/std.
+
+    `mean` and `std` are those of the run's training pixels (MNIST's by default)."""
     if images.dtype != np.uint8:
         raise TypeError(f"normalize expects uint8 images, got {images.dtype}")
     x = images.astype(np.float32)
     if x.ndim == 3:
         x = x[:, None]  # (N, 28, 28) -> (N, 1, 28, 28)
     x /= 255.0
-    x -= MEAN
-    x /= STD
+    x -= mean
+    x /= std
     return x

@@ -38,6 +38,7 @@ class TrainConfig:
     out: str = "runs"
     name: str | None = None  # None: "<model>-<engine>"
     data_dir: str | None = None
+    dataset: str = "mnist"  # a named set of cnnlab.data.datasets
     dry_run: bool = False
     plain: bool = False  # NumPy engine: the layers as written, none of its speed rewrites
 

@@ -36,6 +36,7 @@ RUN_SETTINGS = (
     "seed",
     "val_size",
     "train_size",
+    "dataset",
     "dry_run",
 )
 GROWS = "epochs"  # the one setting a resumed or reused run may raise

@@ -1,4 +1,4 @@
-"""`load_splits(cfg)`: MNIST cut into the training, validation and test arrays of one run.
+"""`load_splits(cfg)`: the run's data set cut into its training, validation and test arrays.
 
 The trainer and the benchmark's epoch timing both take their data from here, so they train on
 the same images in the same form.
@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnlab.data import Mnist, load_mnist, normalize, split_train_val
+from cnnlab.data import Mnist, normalize, split_train_val
+from cnnlab.data.source import data_record, load_dataset, training_statistics
 from cnnlab.errors import UserError
 
 
@@ -21,13 +22,12 @@ class Splits:
     train: tuple[np.ndarray, np.ndarray]
     val: tuple[np.ndarray, np.ndarray]
     test: tuple[np.ndarray, np.ndarray]
-    mnist: Mnist  # where the files came from, and their digests
+    mnist: Mnist  # which set, where the files came from, and their digests
+    normalization: tuple[float, float]  # (mean, std) of the training pixels, after / 255
 
     def record(self) -> dict:
         """What config.json says about the data."""
-        return {
-            "directory": str(self.mnist.directory),
-            "digests": self.mnist.digests,
+        return data_record(self.mnist, *self.normalization) | {
             "split": {
                 "train": len(self.train[1]),
                 "val": len(self.val[1]),
@@ -56,7 +56,7 @@ def check_split_sizes(available: int, val_size: int, train_size: int | None = No
 def load_splits(cfg, progress: bool = True) -> Splits:
     """The splits of a resolved `TrainConfig`: `val_size` images held out of the training set,
     stratified and seeded by `seed`; `train_size` keeps a seeded subset of the rest."""
-    data = load_mnist(cfg.data_dir, progress=progress)
+    data = load_dataset(cfg.dataset, cfg.data_dir, progress=progress)
     check_split_sizes(len(data.train_labels), cfg.val_size, cfg.train_size)
     train_idx, val_idx = split_train_val(data.train_labels, cfg.val_size, cfg.seed)
     if cfg.train_size is not None:
@@ -64,9 +64,12 @@ def load_splits(cfg, progress: bool = True) -> Splits:
         subset = np.random.default_rng([cfg.seed, 1]).permutation(len(train_idx))
         train_idx = np.sort(train_idx[subset[: cfg.train_size]])
     labels = data.train_labels.astype(np.int64)
+    train_images = data.train_images[train_idx]
+    mean, std = training_statistics(data, train_images)
     return Splits(
-        train=(normalize(data.train_images[train_idx]), labels[train_idx]),
-        val=(normalize(data.train_images[val_idx]), labels[val_idx]),
-        test=(normalize(data.test_images), data.test_labels.astype(np.int64)),
+        train=(normalize(train_images, mean, std), labels[train_idx]),
+        val=(normalize(data.train_images[val_idx], mean, std), labels[val_idx]),
+        test=(normalize(data.test_images, mean, std), data.test_labels.astype(np.int64)),
         mnist=data,
+        normalization=(mean, std),
     )

@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from cnnlab.data import iterate_batches, num_batches
+from cnnlab.data.source import check_same_data
 from cnnlab.errors import UserError
 from cnnlab.models import resolve_spec
 from cnnlab.models.shapes import parameter_count, summary_markdown
@@ -164,6 +165,8 @@ def _train_locked(run: RunDir, cfg: TrainConfig, resume, force, quiet, given) ->
                 return
             _record_resume(run, cfg, position)
         splits = load_splits(cfg, progress=not quiet)
+        if resume:  # the weights were trained on the saved data: refuse any other
+            check_same_data(run.config(), splits.mnist)
         if not resume:
             position = Position()
             run.write_config(_config_record(cfg, engine, splits))

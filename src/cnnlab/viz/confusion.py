@@ -69,7 +69,7 @@ def render_confusion_matrix(
         title = title or "Confusion matrix"
     cmap = colormaps["Blues"]
 
-    fig = new_figure(5.8, 5.1)
+    fig = new_figure(5.8, 5.1 + 0.07 * max(0, max(map(len, names)) - 2))  # room for long names
     ax = fig.add_subplot()
     image = ax.imshow(values, cmap=cmap, norm=norm, interpolation="nearest")
     colorbar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
@@ -79,7 +79,10 @@ def render_confusion_matrix(
         colorbar.update_ticks()
 
     _write_cells(ax, values, cm, normalized, lambda v: cmap(norm(v)))
-    ax.set_xticks(range(num_classes), names)
+    if max(map(len, names)) > 2:  # names longer than digits would overlap side by side
+        ax.set_xticks(range(num_classes), names, rotation=45, ha="left", rotation_mode="anchor")
+    else:
+        ax.set_xticks(range(num_classes), names)
     ax.set_yticks(range(num_classes), names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")

@@ -13,7 +13,9 @@ from cnnlab.viz.scores import short_score
 CELL_WIDTH, CELL_HEIGHT = 1.05, 1.3
 
 
-def _show_scored_digit(ax, image: np.ndarray, score: float, label: int, target: int) -> None:
+def _show_scored_digit(
+    ax, image: np.ndarray, score: float, label: int, target: int, names: list[str]
+) -> None:
     """One digit titled with its score for class `target`; red, with its label below, when
     the image is not of that class."""
     show_digit(ax, image)
@@ -22,7 +24,9 @@ def _show_scored_digit(ax, image: np.ndarray, score: float, label: int, target: 
         frame(ax, "#999999", 0.6)
     else:
         ax.set_title(short_score(score), fontsize=8, pad=2, color=ERROR_RED, weight="bold")
-        ax.set_xlabel(f"true {label}", fontsize=8, labelpad=1, color=ERROR_RED, weight="bold")
+        ax.set_xlabel(
+            f"true {names[label]}", fontsize=8, labelpad=1, color=ERROR_RED, weight="bold"
+        )
         frame(ax, ERROR_RED, 3.0)
 
 
@@ -31,6 +35,7 @@ def render_top_scoring(
     labels: np.ndarray,
     probabilities: np.ndarray,
     indices: np.ndarray,
+    class_names: list[str] | None = None,
 ) -> np.ndarray:
     """One row per class c, its k highest-scoring test images left to right.
 
@@ -39,18 +44,22 @@ def render_top_scoring(
     (`short_score`); an image whose true label is not c gets a red frame and "true 7" below.
     Returns RGB uint8.
     """
-    return figure_to_rgb(top_scoring_figure(images, labels, probabilities, indices))
+    return figure_to_rgb(top_scoring_figure(images, labels, probabilities, indices, class_names))
 
 
-def top_scoring_figure(images, labels, probabilities, indices):
+def top_scoring_figure(images, labels, probabilities, indices, class_names=None):
     """The matplotlib Figure of `render_top_scoring` (tests measure its labels)."""
     indices = np.asarray(indices)
     num_classes, k = indices.shape
-    fig = new_figure(0.9 + CELL_WIDTH * k, 0.95 + CELL_HEIGHT * num_classes, layout=None)
+    names = list(class_names) if class_names else [str(c) for c in range(probabilities.shape[1])]
+    rows = [f"class {c}" if name == str(c) else name for c, name in enumerate(names)]
+    # room for the longest row label: about 0.09 inch a bold character at 10 points
+    margin = max(0.8, 0.2 + 0.09 * max(len(row) for row in rows))
+    fig = new_figure(0.1 + margin + CELL_WIDTH * k, 0.95 + CELL_HEIGHT * num_classes, layout=None)
     # Fixed margins (in figure fractions) rather than a layout engine: 10 x k small axes lay out
     # the same every time, and the row label fits in the left margin.
     fig.subplots_adjust(
-        left=0.8 / fig.get_figwidth(),
+        left=margin / fig.get_figwidth(),
         right=1 - 0.1 / fig.get_figwidth(),
         top=1 - 0.9 / fig.get_figheight(),
         bottom=0.2 / fig.get_figheight(),
@@ -77,7 +86,7 @@ def top_scoring_figure(images, labels, probabilities, indices):
     )
     for c in range(num_classes):
         axes[c, 0].set_ylabel(
-            f"class {c}",
+            rows[c],
             rotation=0,
             ha="right",
             va="center",
@@ -86,7 +95,7 @@ def top_scoring_figure(images, labels, probabilities, indices):
             labelpad=6,
         )
         for ax, i in zip(axes[c], indices[c], strict=True):
-            _show_scored_digit(ax, images[i], probabilities[i, c], int(labels[i]), c)
+            _show_scored_digit(ax, images[i], probabilities[i, c], int(labels[i]), c, names)
     return fig
 
 
@@ -95,6 +104,7 @@ def render_worst_errors(
     labels: np.ndarray,
     probabilities: np.ndarray,
     indices: np.ndarray,
+    class_names: list[str] | None = None,
 ) -> np.ndarray:
     """The given wrongly classified images, each titled "true 4 → pred 9 (0.98)"
     (over two lines).
@@ -117,10 +127,14 @@ def render_worst_errors(
         ax.set_axis_off()
     for ax, i in zip(axes.ravel()[:n], indices, strict=True):
         predicted = int(np.argmax(probabilities[i]))
+        shown = class_names or [str(c) for c in range(probabilities.shape[1])]
+        true, gap = int(labels[i]), "\n" if max(map(len, shown)) > 2 else " "
         show_digit(ax, images[i])
         ax.set_title(
             # two lines: one would overlap its neighbours at a readable size
-            f"true {int(labels[i])} → pred {predicted}\n({probabilities[i, predicted]:.2f})",
+            # (three with class names, which are longer than digits)
+            f"true {shown[true]}{gap}→ pred {shown[predicted]}\n"
+            f"({probabilities[i, predicted]:.2f})",
             fontsize=9.5,
             linespacing=1.1,
         )
