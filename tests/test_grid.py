@@ -232,11 +232,27 @@ def test_a_task_resumes_from_the_files_it_is_sent(serial_grid, tmp_path):
 def test_installing_replaces_a_run_whole_and_refuses_escaping_paths(tmp_path):
     from cnnlab.grid.tasks import install_run
 
-    install_run(tmp_path, "r", {"a.txt": b"old", "cam/x.png": b"1"})
-    install_run(tmp_path, "r", {"a.txt": b"new"})
+    marker = {"format": "cnnlab-run", "format_version": 1, "model": "mlp3", "engine": "scratch"}
+    config = json.dumps(marker).encode()
+    old = {"config.json": config, "checkpoint.npz": b"old", "cam/cam_test0_class7.png": b"1"}
+    install_run(tmp_path, "r", old)
+    install_run(tmp_path, "r", {"config.json": config, "checkpoint.npz": b"new"})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
-    assert [p.name for p in (tmp_path / "r").iterdir()] == ["a.txt"]
-    assert (tmp_path / "r" / "a.txt").read_bytes() == b"new"
+    kept = sorted(p.name for p in (tmp_path / "r").iterdir() if not p.name.startswith("."))
+    assert kept == ["checkpoint.npz", "config.json"]
+    assert (tmp_path / "r" / "checkpoint.npz").read_bytes() == b"new"
     with pytest.raises(ValueError, match="may not leave"):
         install_run(tmp_path, "s", {"../evil.txt": b"x"})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+
+
+def test_installing_never_replaces_a_folder_cnnlab_did_not_write(tmp_path):
+    from cnnlab.errors import UserError
+    from cnnlab.grid.tasks import install_run
+
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "n.txt").write_text("x")
+    with pytest.raises(UserError, match="not a cnnlab run directory"):
+        install_run(tmp_path, "r", {"config.json": b"{}"})
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]
+    assert [p.name for p in (tmp_path / "r").iterdir()] == ["n.txt"]

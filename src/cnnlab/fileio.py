@@ -3,13 +3,19 @@
 A reader never sees a half-written file, and an interrupted write leaves the old file intact.
 A write the operating system refuses (a full disk, a read-only filesystem, `--out` naming a
 file) becomes one `UserError` sentence naming the path and the reason.
+
+Nothing here follows a symbolic link into someone else's file: the temporary file is created
+with O_EXCL and renamed over the target (a link there is replaced, never written through), and
+`remove_file` looks at the entry itself (`lstat`) before it unlinks it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,3 +90,88 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def is_symlink(path: str | os.PathLike) -> bool:
+    """Whether the entry at `path` itself is a symbolic link (it is never followed)."""
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def refuse_symlink(path: str | os.PathLike) -> None:
+    """One sentence when `path` is a symbolic link: cnnlab never writes or deletes through one."""
+    if is_symlink(path):
+        raise UserError(
+            f"{path} is a symbolic link; cnnlab does not write or delete through links: "
+            "remove the link (or give the real path), then try again."
+        )
+
+
+def refuse_not_a_file(path: str | os.PathLike) -> None:
+    """One sentence when `path` exists and is a directory or another non-file (FIFO, device)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise cannot_write(path, err) from None
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        raise UserError(
+            f"{path} is {_kind(mode)}, not a file cnnlab wrote; move it away, then try again "
+            "(nothing was changed)."
+        )
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    return "a special file"
+
+
+def remove_file(path: str | os.PathLike) -> None:
+    """Unlink the entry at `path` (a link itself, never its target); a directory is refused."""
+    refuse_not_a_file(path)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise cannot_write(path, err) from None
+
+
+def require_regular_file(path: str | os.PathLike, what: str) -> None:
+    """One sentence when `path` exists but is no regular file (a FIFO would block a reader
+    forever, a device never ends); a missing path is left to the caller's own sentence."""
+    try:
+        mode = os.stat(path).st_mode  # a link to a regular file reads like the file
+    except OSError:
+        return
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise UserError(f"{path} is {_kind(mode)}, not a regular file; give {what}.")
+
+
+def exchange_paths(a: str | os.PathLike, b: str | os.PathLike) -> None:
+    """Swap two directory entries of one filesystem atomically (Linux `renameat2` with
+    RENAME_EXCHANGE); where that call is missing, three renames (not atomic, same result)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2 is not None:
+        if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+            return
+        code = ctypes.get_errno()
+        if code not in (errno.EINVAL, errno.ENOSYS):
+            raise cannot_write(b, OSError(code, os.strerror(code)))
+    parked = f"{a}.exchange"
+    try:
+        os.replace(b, parked)
+        os.replace(a, b)
+        os.replace(parked, a)
+    except OSError as err:
+        raise cannot_write(b, err) from None

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from cnnlab.analysis.grid_summary import grid_summary
 from cnnlab.errors import UserError
-from cnnlab.fileio import make_dir, write_json
+from cnnlab.fileio import make_dir, refuse_symlink
 from cnnlab.models import COMPARISON_MODELS, resolve_spec
+from cnnlab.outdir import OutputDir
 from cnnlab.rundir import RunDir
 from cnnlab.runlock import locked_all
 from cnnlab.text import count_noun, text_table
@@ -30,6 +31,7 @@ MODELS = COMPARISON_MODELS
 ENGINES = (SCRATCH, REFERENCE)  # the default comparison: the NumPy engine and its PyTorch twin
 # The quick profile: a few thousand images, one epoch, every step of the pipeline.
 QUICK = {"epochs": 1, "train_size": 3000, "val_size": 500}
+SUMMARY = "summary.json"
 RunKey = tuple[str, str, int]  # (model, engine, seed)
 
 
@@ -196,9 +198,28 @@ def run_comparison(plan: RunPlan) -> dict:
         raise UserError("nothing to run: no model/engine pair is left.")
     make_dir(plan.out)
     configs = {k: _config(plan, k) for k in keys}
+    _check_outputs(plan)  # summary, report and figures: every target before anything is written
+    # What `train` checks before it writes, for every run before any lock file is written into
+    # it or any training queued (the grid too): a user's folder, a link in cnnlab's place.
+    for run in [RunDir(plan.out / cfg.name) for cfg in configs.values()]:
+        refuse_symlink(run.path)
+        run.check_trainable()
+        run.check_links()
     # One `cnnlab run` per --out at a time: every run directory is held before any is touched.
     with locked_all(plan.out / cfg.name for cfg in configs.values()):
         return _run_all(plan, keys, configs)
+
+
+def _check_outputs(plan: RunPlan) -> None:
+    """A UserError before any training when a file `run` writes into --out is the user's."""
+    from cnnlab.analysis.cam_runs import COMPARISON_FILE, DISAGREEMENT_FILE
+    from cnnlab.report import targets
+
+    html = plan.out / "report.html"
+    md = targets.markdown_target(html, None, [])  # the user's report.md: no twin, as before
+    outputs = targets.report_outputs(html, md, plan.models, plan.out)
+    outputs[plan.out] += [SUMMARY, COMPARISON_FILE, DISAGREEMENT_FILE]
+    targets.check_outputs(outputs)
 
 
 def _run_all(plan: RunPlan, keys: list[RunKey], configs: dict) -> dict:
@@ -246,7 +267,7 @@ def _run_all(plan: RunPlan, keys: list[RunKey], configs: dict) -> dict:
     if cnn_runs:
         draw_comparison_cams(cnn_runs, out_dir=plan.out, data_dir=plan.data_dir)
     summary = grid_summary(run_dirs, plan.data_dir)
-    write_json(plan.out / "summary.json", summary)
+    OutputDir(plan.out).write_json(SUMMARY, summary)
     html, md = build_report(
         run_dirs, plan.out / "report.html", plan.out / "report.md", plan.out, statistics=summary
     )

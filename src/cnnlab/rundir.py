@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import platform
 import sys
 from datetime import datetime, timezone
@@ -18,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.errors import UserError
-from cnnlab.fileio import write_json
+from cnnlab.fileio import (
+    make_dir,
+    refuse_not_a_file,
+    refuse_symlink,
+    remove_file,
+    require_regular_file,
+    write_json,
+)
 from cnnlab.runcheck import (
     EVALUATION_FIELDS,
     FORMAT,
@@ -230,21 +238,47 @@ class RunDir:
 
         names = [CONFIG, STATUS, METRICS, *EVALUATION_FILES]
         names += [engine.checkpoint_name for engine in ENGINES.values()]
-        found = [self.path / n for n in names if (self.path / n).exists()]
+        found = [self.path / n for n in names if os.path.lexists(self.path / n)]
         return found + sorted(self.path.glob(EVENTS_GLOB))
 
+    def subdirs(self) -> list[Path]:
+        """The folders cnnlab writes into inside the run (cam/ and cam/predict/)."""
+        return [self.path / CAM_DIR, self.path / CAM_DIR / "predict"]
+
+    def check_links(self) -> None:
+        """A UserError naming the first of cnnlab's folders here that is a symbolic link: a
+        write or a --force there would land in (or delete from) someone else's folder."""
+        for folder in self.subdirs():
+            refuse_symlink(folder)
+
+    def cam_dir(self, *parts: str) -> Path:
+        """cam/ (or a folder under it), created; refused when a link stands anywhere there."""
+        self.check_links()
+        folder = self.path.joinpath(CAM_DIR, *parts)
+        refuse_symlink(folder)
+        return make_dir(folder)
+
     def cam_files(self) -> list[Path]:
+        self.check_links()
         cam = self.path / CAM_DIR
-        return sorted(p for pattern in CAM_GLOBS for p in cam.glob(pattern) if p.is_file())
+        return sorted(p for pattern in CAM_GLOBS for p in cam.glob(pattern))
+
+    def owned_files(self) -> list[Path]:
+        """Every file here that cnnlab wrote (what a grid worker needs to resume the run)."""
+        return self.written_files() + self.cam_files()
 
     def clear(self) -> None:
         """Remove what an earlier run wrote (for --force), only where cnnlab's marker is;
-        every other file, in cam/ too, is left alone."""
+        every other file, in cam/ too, is left alone. Every path is checked first (no link
+        in place of cam/, no folder under a file's name), so a refusal deletes nothing."""
         if not self.is_cnnlabs():
             raise UserError(f"{self.path} is not a cnnlab run directory; it is left as it is.")
-        for path in self.cam_files() + self.written_files():
-            path.unlink()
-        for folder in (self.path / CAM_DIR / "predict", self.path / CAM_DIR):
+        doomed = self.owned_files()
+        for path in doomed:
+            refuse_not_a_file(path)
+        for path in doomed:
+            remove_file(path)
+        for folder in reversed(self.subdirs()):
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only when empty: a file the user put there stays
 
@@ -280,6 +314,7 @@ class RunDir:
             device=device,
         )
         checkpoint = self.path / engine.checkpoint_name
+        require_regular_file(checkpoint, f"the {engine.checkpoint_name} that training wrote")
         if not checkpoint.exists():
             raise UserError(
                 f"{self.path} has no {engine.checkpoint_name}; train it first (cnnlab train)."

@@ -3,19 +3,24 @@
 `train`, `evaluate`, `cam` (and `predict --cam` while it writes into the run) hold the lock
 for as long as they write. The lock belongs to the open file, so the kernel releases it when
 the process ends in any way, SIGKILL included: a lock is never stale. The file holds the
-holder's PID, only to name it in the message a second process gets.
+holder's PID, only to name it in the message a second process gets. It is opened with
+O_NOFOLLOW: a symbolic link in its place (to someone's file) is refused, never written through.
+When a finished grid run is installed in place of the directory (`replace_held`), the lock
+moves with it: the process holds the lock file of the directory that is there afterwards.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from cnnlab.errors import UserError
-from cnnlab.fileio import cannot_write, make_dir
+from cnnlab.fileio import cannot_write, exchange_paths, make_dir
 
 LOCK = ".cnnlab.lock"
 # Run directories this process holds (resolved path -> lock file descriptor): `cnnlab run`
@@ -37,10 +42,22 @@ class RunBusyError(UserError):
 def _acquire(path: Path) -> int:
     """The open, locked lock file of run directory `path`; RunBusyError when it is taken."""
     lock_path = path / LOCK
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(lock_path, flags, 0o644)
     except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise UserError(
+                f"{lock_path} is a symbolic link; cnnlab will not write its lock file through "
+                "it: remove the link, then try again."
+            ) from None
         raise cannot_write(lock_path, err) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UserError(
+            f"{lock_path} is not a regular file; cnnlab keeps its lock there: move it away, "
+            "then try again."
+        )
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -102,3 +119,23 @@ def locked_all(paths: Iterable[str | os.PathLike]) -> Iterator[None]:
                 "wait for it to finish, or choose another --out."
             )
         yield
+
+
+def replace_held(target: Path, staging: Path) -> None:
+    """Put directory `staging` in place of run directory `target`, which this process holds
+    (`locked`), and move the lock along: `staging`'s own lock file is taken before the two
+    directories are exchanged, so at every moment the directory at `target` is held by this
+    process, and a second writer can never start on the new one. The old directory is left
+    at the staging path, for the caller to remove.
+    """
+    key = target.resolve()
+    if key not in _HELD:
+        raise RuntimeError(f"{target} is not held by this process")
+    new_fd = _acquire(staging)  # nobody else knows the staging folder: never busy
+    try:
+        exchange_paths(staging, target)
+    except BaseException:
+        os.close(new_fd)
+        raise
+    old_fd, _HELD[key] = _HELD[key], new_fd
+    os.close(old_fd)

@@ -12,8 +12,9 @@ from cnnlab.analysis.receptive_field import OUTSIDE_NOTE, receptive_field, upsam
 from cnnlab.data import normalize
 from cnnlab.data.source import load_run_data, run_normalization
 from cnnlab.errors import UserError
-from cnnlab.fileio import write_bytes, write_json
-from cnnlab.rundir import CAM_DIR, RunDir
+from cnnlab.fileio import write_json
+from cnnlab.outdir import OutputDir
+from cnnlab.rundir import RunDir
 from cnnlab.training.tracking import AnalysisLog
 from cnnlab.viz.plots import png_bytes
 
@@ -41,13 +42,16 @@ def draw_cams(
     `image` (28, 28) uint8 replaces test image `index` (used by `cnnlab predict --cam`); then
     nothing is written into the runs, only `out_dir / comparison_name`.
     """
-    from cnnlab import viz
+    from cnnlab.viz.cam_figures import render_cam_comparison
 
     run_dirs = [Path(r) for r in run_dirs]
     if comparison_name is None:
         comparison_name = f"cam_comparison_test{index}.png"
     out_dir = Path(out_dir) if out_dir is not None else run_dirs[0].resolve().parent
     into_runs = image is None
+    OutputDir(out_dir).check([comparison_name])  # every target checked before the first write
+    for run_dir in run_dirs if into_runs else []:
+        RunDir(run_dir).check_links()
     if image is None:
         data = load_run_data(RunDir(run_dirs[0]).config(), data_dir)
         if not 0 <= index < len(data.test_images):
@@ -73,10 +77,9 @@ def draw_cams(
     title = f"Class activation maps, {what}" + (
         f", true label {true_label}" if true_label is not None else ""
     )
-    picture = viz.render_cam_comparison(rows, title=title)
-    comparison = out_dir / comparison_name
-    write_bytes(comparison, png_bytes(picture, {"caption": caption}))
-    return comparison
+    picture = render_cam_comparison(rows, title=title)
+    png = png_bytes(picture, {"caption": caption})
+    return OutputDir(out_dir).write_bytes(comparison_name, png)
 
 
 def _run_maps(engine, x: np.ndarray, target: int | None) -> dict:
@@ -111,7 +114,8 @@ def _run_maps(engine, x: np.ndarray, target: int | None) -> dict:
 def _write_run_panels(run_dir, row: dict, methods, image, name: str, label: str) -> None:
     """PNG + JSON per method into RUN_DIR/cam/, and the same pictures into the run's
     TensorBoard file for this image, which a re-run replaces."""
-    from cnnlab import viz
+    from cnnlab.viz.cam_figures import render_cam_panels
+    from cnnlab.viz.plots import save_png
 
     maps, field, caption = row["maps"], row["field"], row["caption"]
     tb = AnalysisLog(run_dir, f"cam-{name}")
@@ -120,7 +124,7 @@ def _write_run_panels(run_dir, row: dict, methods, image, name: str, label: str)
             result = maps[method]
             k = result["target"]
             title = f"{label}{_method_title(method)}: {caption}"
-            rgb = viz.render_cam_panels(
+            rgb = render_cam_panels(
                 image,
                 result["map"],
                 upsampled=result["upsampled"],
@@ -128,8 +132,8 @@ def _write_run_panels(run_dir, row: dict, methods, image, name: str, label: str)
                 title=title,
                 target=k,
             )
-            path = run_dir / CAM_DIR / f"{method}_{name}_class{k}.png"
-            viz.save_png(rgb, path)
+            path = RunDir(run_dir).cam_dir() / f"{method}_{name}_class{k}.png"
+            save_png(rgb, path)
             tb.image(f"cam/{method}_{name}", rgb)
             write_json(path.with_suffix(".json"), _map_record(result, name, field))
     finally:

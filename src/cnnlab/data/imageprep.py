@@ -19,6 +19,7 @@ import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from cnnlab.errors import UserError
+from cnnlab.fileio import require_regular_file
 
 SIZE = 28  # the output field
 BOX = 20  # the longer side of the digit inside it
@@ -226,6 +227,8 @@ def load_digit(source: str | os.PathLike | BinaryIO, name: str = "the picture") 
     """
     is_file_object = hasattr(source, "read")
     path = name if is_file_object else Path(source)
+    if not is_file_object:  # a FIFO or a device would block the reader, or never end
+        require_regular_file(path, "a PNG or JPEG file")
     grey = _open_grey(path, source if is_file_object else path)
     if grey.size == 0:
         raise UserError(f"{path} has no pixels; give a picture of one digit.")

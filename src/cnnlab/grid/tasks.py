@@ -3,11 +3,15 @@
 `train_task` serves every way of running a grid: a local process pool and a Dask worker call
 the very same function. It trains into a temporary directory of the machine it runs on and
 returns the finished run directory as {relative path: bytes}; `install_run` writes those files
-into `--out` on the client so that the run directory appears whole or not at all.
+into `--out` on the client so that the run directory appears whole or not at all. Only cnnlab's
+own files travel (`RunDir.owned_files`); a file of the user's in the run directory never leaves
+it, and is carried into the new directory when it is installed. The install happens under the
+run's lock, and the lock moves to the installed directory (`runlock.replace_held`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -15,19 +19,24 @@ import tempfile
 import uuid
 from pathlib import Path, PurePosixPath
 
-from cnnlab.fileio import write_bytes
-from cnnlab.rundir import CONFIG
+from cnnlab.errors import UserError
+from cnnlab.fileio import make_dir, refuse_not_a_file, refuse_symlink, write_bytes
+from cnnlab.rundir import CONFIG, RunDir
+from cnnlab.runlock import LOCK, locked, replace_held
 
 RunFiles = dict[str, bytes]  # relative POSIX path inside a run directory -> file contents
 
 
 def pack_run(run_dir: Path) -> RunFiles:
-    """Every file under `run_dir` (subfolders too), keyed by its relative POSIX path."""
-    return {
-        path.relative_to(run_dir).as_posix(): path.read_bytes()
-        for path in sorted(run_dir.rglob("*"))
-        if path.is_file()
-    }
+    """Every file cnnlab wrote under `run_dir` (cam/ too), keyed by its relative POSIX path;
+    links are not followed (a link in cnnlab's place is refused by `owned_files`)."""
+    run = RunDir(run_dir)
+    files = {}
+    for path in run.owned_files():
+        refuse_symlink(path)
+        refuse_not_a_file(path)
+        files[path.relative_to(run.path).as_posix()] = path.read_bytes()
+    return files
 
 
 def _safe_relative(name: str) -> PurePosixPath:
@@ -74,24 +83,66 @@ def _here(files: RunFiles, cfg) -> RunFiles:
 
 
 def install_run(out: Path, name: str, files: RunFiles) -> Path:
-    """Put `files` into `out/name` whole: staged in a hidden sibling folder, then renamed.
+    """Put `files` into `out/name` whole: staged in a hidden sibling folder, then exchanged
+    with `out/name` under its lock (taken here unless this process holds it already).
 
-    An existing `out/name` (an unfinished run that was resumed elsewhere) is replaced only once
-    the new folder is complete, so an interruption leaves either the old or the new run.
+    An existing `out/name` is replaced only when it is empty or cnnlab's run, and only once the
+    new folder is complete, with the user's own files carried over: an interruption leaves
+    either the old or the new run, and never loses a file cnnlab did not write.
     """
-    target = out / name
-    staging = out / f".{name}.incoming-{uuid.uuid4().hex[:8]}"
-    try:
-        for relative, data in files.items():
-            write_bytes(staging / _safe_relative(relative), data)
-        if target.exists():
-            retired = out / f".{name}.replaced-{uuid.uuid4().hex[:8]}"
-            os.replace(target, retired)
-            os.replace(staging, target)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+    target, run = out / name, RunDir(out / name)
+    refuse_symlink(target)
+    run.check_trainable()  # before the lock file is written into someone else's folder
+    with locked(target):
+        run.check_trainable()  # and again under the lock, now that nobody else writes there
+        run.check_links()
+        staging = out / f".{name}.incoming-{uuid.uuid4().hex[:8]}"
+        try:
+            for relative, data in files.items():
+                write_bytes(staging / _safe_relative(relative), data)
+            make_dir(staging)
+            with _carried(run, staging):
+                replace_held(target, staging)
+        finally:
+            if staging.is_dir() and not staging.is_symlink():
+                shutil.rmtree(staging)
     return target
+
+
+def _user_entries(run: RunDir) -> list[Path]:
+    """What the user keeps in the run directory: every entry that is not cnnlab's file, its
+    lock, or one of its folders (whose own entries are looked at instead)."""
+    owned = set(run.owned_files()) | {run.path / LOCK}
+    folders = set(run.subdirs())
+    entries, pending = [], [run.path]
+    while pending:
+        for entry in sorted(pending.pop().iterdir()):
+            if entry in folders and entry.is_dir() and not entry.is_symlink():
+                pending.append(entry)
+            elif entry not in owned:
+                entries.append(entry)
+    return entries
+
+
+@contextlib.contextmanager
+def _carried(run: RunDir, staging: Path):
+    """The user's entries moved from `run` into `staging` for the block, moved back when the
+    block fails; a name the new run uses itself is refused before anything moves."""
+    moves = [(p, staging / p.relative_to(run.path)) for p in _user_entries(run)]
+    clash = next((p for p, dest in moves if os.path.lexists(dest)), None)
+    if clash is not None:
+        raise UserError(
+            f"{clash} is not cnnlab's, but the finished run has a file of that name; move it "
+            "away and run again (the run directory was left as it was)."
+        )
+    done = []
+    try:
+        for source, dest in moves:
+            make_dir(dest.parent)
+            os.rename(source, dest)
+            done.append((source, dest))
+        yield
+    except BaseException:
+        for source, dest in reversed(done):
+            os.rename(dest, source)
+        raise

@@ -3,7 +3,9 @@ directory's own files, and the Markdown twin only where nobody else's file is.
 
 cnnlab marks its reports: `<meta name="generator" content="cnnlab ...">` in the HTML head and
 a first line `<!-- generator: cnnlab ... -->` in the Markdown. A file with neither is the
-user's, and is left alone.
+user's, and is left alone. The report and its charts are written through `OutputDir`, whose
+manifest knows what cnnlab wrote; `check_outputs` checks every one of them before the first
+is written.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import os
 from pathlib import Path
 
 from cnnlab.errors import UserError
+from cnnlab.outdir import OutputDir
 from cnnlab.rundir import CONFIG, EVALUATION_FILES, EVENTS_GLOB, METRICS, STATUS
 from cnnlab.runlock import LOCK
 
+SEED_CHART = "seed_accuracies.png"
 HTML_MARKER = '<meta name="generator" content="cnnlab'
 MARKDOWN_MARKER = "<!-- generator: cnnlab"
 _HEAD_BYTES = 4096  # both markers sit in the first lines
@@ -72,6 +76,11 @@ def markdown_target(out_html: Path, out_md, run_dirs) -> Path | None:
     """The Markdown twin's path: `out_md` when given (checked like -o), else beside the HTML
     (FILE.md) when that name is free or holds a cnnlab report; None when there is no such place."""
     if out_md is not None:
+        if Path(out_md).resolve() == out_html.resolve():
+            raise UserError(
+                f"--md {out_md} names the same file as -o; give the Markdown twin its own name, "
+                f"e.g. {out_html.with_suffix('.md')} (nothing was written)."
+            )
         return check_target(out_md, run_dirs, "--md")
     twin = out_html.with_suffix(".md")
     if twin == out_html:
@@ -80,3 +89,28 @@ def markdown_target(out_html: Path, out_md, run_dirs) -> Path | None:
         return check_target(twin, run_dirs, "--md")
     except UserError:
         return None
+
+
+def chart_names(models) -> list[str]:
+    """The comparison charts a report writes beside its Markdown: every run's curves, and
+    one chart per model with its engines."""
+    return ["compare_all.png", *(f"compare_{model}.png" for model in dict.fromkeys(models))]
+
+
+def report_outputs(out_html: Path, out_md: Path | None, models, seed_dir) -> dict[Path, list]:
+    """{folder: file names} of everything a report may write: the page, its Markdown twin,
+    the charts (beside the Markdown, else the page), the seed chart when `seed_dir` is given."""
+    chart_dir = (out_md or out_html).parent
+    outputs: dict[Path, list] = {out_html.parent: [out_html.name]}
+    if out_md is not None:
+        outputs.setdefault(out_md.parent, []).append(out_md.name)
+    outputs.setdefault(chart_dir, []).extend(chart_names(models))
+    if seed_dir is not None:
+        outputs.setdefault(Path(seed_dir), []).append(SEED_CHART)
+    return outputs
+
+
+def check_outputs(outputs: dict[Path, list]) -> None:
+    """One sentence for the first target cnnlab may not replace; checked before any write."""
+    for folder, names in outputs.items():
+        OutputDir(folder).check(dict.fromkeys(names), also_ours=is_cnnlab_report)
