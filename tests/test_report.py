@@ -17,12 +17,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlab import viz
 from cnnlab.analysis import metrics
 from cnnlab.cli import main
 from cnnlab.errors import UserError
 from cnnlab.fileio import write_bytes, write_json, write_text
 from cnnlab.report import build_report, summary_rows
+from cnnlab.viz.cam_figures import render_cam_comparison, render_cam_panels
+from cnnlab.viz.confusion import render_confusion_matrix
+from cnnlab.viz.curves import render_curves
+from cnnlab.viz.grids import render_top_scoring, render_worst_errors
+from cnnlab.viz.plots import png_bytes
 
 MODELS = ("cnn2", "cnn3", "mlp3")
 ENGINES = ("scratch", "torch")
@@ -62,21 +66,21 @@ def sample_pictures() -> dict[str, bytes]:
     cam = rng.normal(size=(11, 11))
     epochs = [_epoch_record(e, 10.0, 0.9) for e in range(1, EPOCHS + 1)]
     pictures = {
-        "confusion_matrix.png": viz.render_confusion_matrix(cm),
-        "confusion_matrix_normalized.png": viz.render_confusion_matrix(cm, normalized=True),
-        "top3.png": viz.render_top_scoring(
+        "confusion_matrix.png": render_confusion_matrix(cm),
+        "confusion_matrix_normalized.png": render_confusion_matrix(cm, normalized=True),
+        "top3.png": render_top_scoring(
             images, labels, probabilities, metrics.top_scoring_images(probabilities, 3)
         ),
-        "curves.png": viz.render_curves(epochs),
-        "worst_errors.png": viz.render_worst_errors(
+        "curves.png": render_curves(epochs),
+        "worst_errors.png": render_worst_errors(
             images, labels, probabilities, metrics.most_confident_errors(probabilities, labels)
         ),
-        CAM_PICTURE: viz.render_cam_panels(images[0], cam, None, "predicted 7 (0.99)", ""),
-        "cam_comparison.png": viz.render_cam_comparison(
+        CAM_PICTURE: render_cam_panels(images[0], cam, None, "predicted 7 (0.99)", ""),
+        "cam_comparison.png": render_cam_comparison(
             [{"label": "cnn2 · scratch", "image": images[0], "cam": cam, "gradcam": cam}]
         ),
     }
-    return {name: viz.png_bytes(picture) for name, picture in pictures.items()}
+    return {name: png_bytes(picture) for name, picture in pictures.items()}
 
 
 def _epoch_record(epoch: int, seconds: float, best_val: float) -> dict:

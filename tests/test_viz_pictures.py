@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlab import viz
 from cnnlab.analysis.metrics import confusion_matrix, most_confident_errors, top_scoring_images
-from cnnlab.viz.cam_figures import NOTE_COLOUR
-from cnnlab.viz.curves import VAL, curves_figure
+from cnnlab.viz.cam_figures import NOTE_COLOUR, render_cam_comparison, render_cam_panels
+from cnnlab.viz.confusion import render_confusion_matrix
+from cnnlab.viz.curves import VAL, curves_figure, render_curves
+from cnnlab.viz.grids import render_top_scoring, render_worst_errors
+from cnnlab.viz.plots import save_png
 
 
 @pytest.fixture(scope="module")
@@ -57,17 +59,17 @@ def _renders(data) -> dict[str, np.ndarray]:
     cm = confusion_matrix(labels, probabilities.argmax(axis=1))
     cam = np.random.default_rng(1).normal(size=(11, 11))
     return {
-        "confusion": viz.render_confusion_matrix(cm),
-        "confusion_normalized": viz.render_confusion_matrix(cm, normalized=True),
-        "top3": viz.render_top_scoring(
+        "confusion": render_confusion_matrix(cm),
+        "confusion_normalized": render_confusion_matrix(cm, normalized=True),
+        "top3": render_top_scoring(
             images, labels, probabilities, top_scoring_images(probabilities, 3)
         ),
-        "worst": viz.render_worst_errors(
+        "worst": render_worst_errors(
             images, labels, probabilities, most_confident_errors(probabilities, labels)
         ),
-        "curves": viz.render_curves(_records(3)),
-        "cam_panels": viz.render_cam_panels(images[0], cam, None, "predicted 3 (0.97)", "CAM"),
-        "cam_comparison": viz.render_cam_comparison(
+        "curves": render_curves(_records(3)),
+        "cam_panels": render_cam_panels(images[0], cam, None, "predicted 3 (0.97)", "CAM"),
+        "cam_comparison": render_cam_comparison(
             [
                 {"label": "cnn2 · scratch", "image": images[0], "cam": cam, "gradcam": cam},
                 {"label": "mlp3 · torch", "image": images[1], "cam": None},
@@ -102,7 +104,7 @@ def test_renderer_returns_rgb_uint8_of_sensible_size(renders, name, tmp_path):
     assert 250 <= picture.shape[1] <= 1600
     assert picture.std() > 10  # not a blank canvas
     path = tmp_path / f"{name}.png"
-    viz.save_png(picture, path)
+    save_png(picture, path)
     assert path.stat().st_size < 300_000
     with Image.open(path) as reopened:
         assert reopened.format == "PNG"
@@ -112,13 +114,13 @@ def test_renderer_returns_rgb_uint8_of_sensible_size(renders, name, tmp_path):
 
 def test_save_png_rejects_float_arrays(tmp_path):
     with pytest.raises(ValueError, match="uint8"):
-        viz.save_png(np.zeros((10, 10, 3)), tmp_path / "x.png")
+        save_png(np.zeros((10, 10, 3)), tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
 
 
 def test_confusion_matrix_with_an_empty_row_normalizes_without_warnings():
     cm = np.diag(np.arange(10))  # class 0 has no examples: a row of zeros
-    picture = viz.render_confusion_matrix(cm, normalized=True)
+    picture = render_confusion_matrix(cm, normalized=True)
     assert picture.shape[2] == 3
 
 
@@ -130,13 +132,13 @@ def test_top_scoring_red_frame_only_for_wrong_images(data):
     probabilities[np.arange(30), right] = 0.9 - 0.01 * np.tile(np.arange(3), 10)
     indices = top_scoring_images(probabilities, 3)
     np.testing.assert_array_equal(indices, np.arange(30).reshape(10, 3))
-    picture = viz.render_top_scoring(images, right, probabilities, indices)
+    picture = render_top_scoring(images, right, probabilities, indices)
     assert not _is_red(picture).any()
 
     for row, col in ((0, 0), (9, 2)):
         wrong = right.copy()
         wrong[indices[row, col]] = (row + 1) % 10
-        picture = viz.render_top_scoring(images, wrong, probabilities, indices)
+        picture = render_top_scoring(images, wrong, probabilities, indices)
         ys, xs = np.nonzero(_is_red(picture))
         assert ys.size > 100, "the wrong image should have a red frame"
         h, w = picture.shape[:2]
@@ -149,7 +151,7 @@ def test_top_scoring_red_frame_only_for_wrong_images(data):
 
 def test_worst_errors_without_errors_still_renders(data):
     images, labels, probabilities = data
-    picture = viz.render_worst_errors(images, labels, probabilities, np.array([], dtype=int))
+    picture = render_worst_errors(images, labels, probabilities, np.array([], dtype=int))
     assert picture.dtype == np.uint8
     assert picture.ndim == 3
 
@@ -163,13 +165,13 @@ def test_curves_show_a_single_epoch_as_markers():
         assert line.get_marker() not in (None, "None", "", " ")  # a lone point needs a marker
         left, right = line.axes.get_xlim()
         assert left < line.get_xdata()[0] < right
-    picture = viz.render_curves([_epoch(1)])
+    picture = render_curves([_epoch(1)])
     orange = _colour_pixels(picture, tuple(int(VAL[i : i + 2], 16) for i in (1, 3, 5)))
     assert orange.sum() > 40
 
 
 def test_curves_without_records_say_so():
-    picture = viz.render_curves([])
+    picture = render_curves([])
     assert picture.dtype == np.uint8
     assert picture.std() > 0
 
@@ -177,8 +179,8 @@ def test_curves_without_records_say_so():
 def test_cam_panels_say_when_the_map_is_empty(data):
     images = data[0]
     note = tuple(int(NOTE_COLOUR[i : i + 2], 16) for i in (1, 3, 5))
-    empty = viz.render_cam_panels(images[0], -np.ones((3, 3)), None, "t", "")
-    full = viz.render_cam_panels(images[0], np.eye(3), None, "t", "")
+    empty = render_cam_panels(images[0], -np.ones((3, 3)), None, "t", "")
+    full = render_cam_panels(images[0], np.eye(3), None, "t", "")
     assert _colour_pixels(empty, note, tolerance=25).sum() > 20
     assert _colour_pixels(full, note, tolerance=25).sum() == 0
 
@@ -186,8 +188,8 @@ def test_cam_panels_say_when_the_map_is_empty(data):
 def test_cam_comparison_has_a_gradcam_column_only_when_given(data):
     images = data[0]
     cam = np.eye(3)
-    without = viz.render_cam_comparison([{"label": "cnn3 · torch", "image": images[0], "cam": cam}])
-    with_grad = viz.render_cam_comparison(
+    without = render_cam_comparison([{"label": "cnn3 · torch", "image": images[0], "cam": cam}])
+    with_grad = render_cam_comparison(
         [{"label": "cnn3 · torch", "image": images[0], "cam": cam, "gradcam": cam}]
     )
     assert with_grad.shape[1] > without.shape[1] * 1.2

@@ -9,12 +9,10 @@ import numpy as np
 from cnnlab.analysis.cam import METHODS, compute_map
 from cnnlab.analysis.metrics import format_probability
 from cnnlab.analysis.receptive_field import OUTSIDE_NOTE, receptive_field, upsample_to_input
-from cnnlab.data import normalize
-from cnnlab.data.source import load_run_data, run_normalization
+from cnnlab.data import load_mnist, normalize
 from cnnlab.errors import UserError
-from cnnlab.fileio import write_json
-from cnnlab.outdir import OutputDir
-from cnnlab.rundir import RunDir
+from cnnlab.fileio import write_bytes, write_json
+from cnnlab.rundir import CAM_DIR, RunDir
 from cnnlab.training.tracking import AnalysisLog
 from cnnlab.viz.plots import png_bytes
 
@@ -49,23 +47,18 @@ def draw_cams(
         comparison_name = f"cam_comparison_test{index}.png"
     out_dir = Path(out_dir) if out_dir is not None else run_dirs[0].resolve().parent
     into_runs = image is None
-    OutputDir(out_dir).check([comparison_name])  # every target checked before the first write
-    for run_dir in run_dirs if into_runs else []:
-        RunDir(run_dir).check_links()
     if image is None:
-        data = load_run_data(RunDir(run_dirs[0]).config(), data_dir)
+        data = load_mnist(data_dir, progress=False)
         if not 0 <= index < len(data.test_images):
-            last = len(data.test_images) - 1
-            raise UserError(f"--index {index} is out of range: the test set has 0..{last}.")
+            raise UserError(f"--index {index} is out of range: the test set has 0..9999.")
         image, name = data.test_images[index], f"test{index}"
         true_label = int(data.test_labels[index])
     else:
         name, true_label = "image", None
+    x = normalize(image[None]).astype(np.float32)  # (1, 1, 28, 28)
     rows = []
     for run_dir in run_dirs:
         engine, config = RunDir(run_dir).load_trained(device)
-        # (1, 1, 28, 28), with the statistics of the run's training pixels
-        x = normalize(image[None], *run_normalization(config)).astype(np.float32)
         label = f"{config['model']} · {config['engine']}"
         row = _run_maps(engine, x, target)
         if into_runs and "maps" in row:
@@ -78,8 +71,9 @@ def draw_cams(
         f", true label {true_label}" if true_label is not None else ""
     )
     picture = render_cam_comparison(rows, title=title)
-    png = png_bytes(picture, {"caption": caption})
-    return OutputDir(out_dir).write_bytes(comparison_name, png)
+    comparison = out_dir / comparison_name
+    write_bytes(comparison, png_bytes(picture, {"caption": caption}))
+    return comparison
 
 
 def _run_maps(engine, x: np.ndarray, target: int | None) -> dict:
@@ -132,7 +126,7 @@ def _write_run_panels(run_dir, row: dict, methods, image, name: str, label: str)
                 title=title,
                 target=k,
             )
-            path = RunDir(run_dir).cam_dir() / f"{method}_{name}_class{k}.png"
+            path = run_dir / CAM_DIR / f"{method}_{name}_class{k}.png"
             save_png(rgb, path)
             tb.image(f"cam/{method}_{name}", rgb)
             write_json(path.with_suffix(".json"), _map_record(result, name, field))
@@ -198,7 +192,7 @@ def draw_comparison_cams(cnn_runs: list[Path], out_dir: Path, data_dir=None) -> 
     draw_cams(
         cnn_runs, index=0, out_dir=out_dir, data_dir=data_dir, comparison_name=COMPARISON_FILE
     )
-    labels = load_run_data(RunDir(cnn_runs[0]).config(), data_dir).test_labels.astype(np.int64)
+    labels = load_mnist(data_dir, progress=False).test_labels.astype(np.int64)
     index = disagreement_index(cnn_runs, labels)
     if index is not None:
         print(f"... and on test image {index}, which they disagree on or get wrong", flush=True)
