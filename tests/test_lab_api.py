@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
 
 import numpy as np
@@ -254,3 +255,24 @@ def test_a_new_or_changed_run_directory_is_picked_up_without_a_restart(client, r
     (late / "config.json").unlink()
     late.rmdir()
     assert "late-run" not in {r["id"] for r in client.get("/api/runs").json()["runs"]}
+
+
+@pytest.mark.parametrize("name", ["cnn2-scratch", "mlp3-scratch"])
+def test_the_inside_view_captures_each_output_before_an_in_place_relu_changes_it(client, name):
+    from cnnlab.lab.activations import layer_outputs
+
+    run = client.app.state.registry.get(name)
+    x = np.random.default_rng(0).normal(size=(1, 1, 28, 28))  # float64: casts do not copy
+    outputs = layer_outputs(run, x)
+    for (_, kind, before), (_, next_kind, after) in itertools.pairwise(outputs):
+        if next_kind == "ReLU" and kind in ("Conv2d", "Linear"):
+            assert before.min() < 0  # the negatives the ReLU then removes
+            assert np.array_equal(after, np.maximum(before, 0))
+
+
+def test_a_linear_layer_and_its_relu_look_different(client):
+    layers = post_png(client, "/api/activations/mlp3-scratch", drawn_digit_png()).json()["layers"]
+    by_name = {layer["name"]: layer for layer in layers}
+    assert by_name["fc1"]["signed"]
+    assert not by_name["relu1"]["signed"]
+    assert by_name["fc1"]["image"] != by_name["relu1"]["image"]

@@ -32,7 +32,11 @@ def receptive_fields(spec) -> dict[str, dict[str, float]]:
 
 
 def layer_outputs(run: LabRun, x: np.ndarray) -> list[tuple[str, str, np.ndarray]]:
-    """(name, kind, output of one image) for every layer, in order, model in eval mode."""
+    """(name, kind, output of one image) for every layer, in order, model in eval mode.
+
+    Each output is a float64 copy taken before the next layer runs: an in-place ReLU would
+    otherwise overwrite the layer output it receives (a float64 array is not copied by a cast).
+    """
     kinds = {layer.name: layer.kind for layer in run.spec.layers}
     model = run.engine.model
     outputs = []
@@ -40,7 +44,7 @@ def layer_outputs(run: LabRun, x: np.ndarray) -> list[tuple[str, str, np.ndarray
         model.eval()
         for name, layer in model.named_children():
             x = layer(x)
-            outputs.append((name, kinds.get(name, ""), np.asarray(x[0], dtype=np.float64)))
+            outputs.append((name, kinds.get(name, ""), np.array(x[0], dtype=np.float64)))
     elif run.engine.name == REFERENCE:
         import torch
 
@@ -49,59 +53,66 @@ def layer_outputs(run: LabRun, x: np.ndarray) -> list[tuple[str, str, np.ndarray
             t = torch.from_numpy(x).to(run.engine.device)
             for name, layer in model.named_children():
                 t = layer(t)
-                outputs.append((name, kinds.get(name, ""), t[0].double().cpu().numpy()))
+                outputs.append((name, kinds.get(name, ""), t[0].clone().double().cpu().numpy()))
     else:
         raise UserError("the inside view shows NumPy and PyTorch runs; this run is Keras.")
     return outputs
 
 
-def tile_grid(tiles: np.ndarray) -> tuple[np.ndarray, int]:
-    """Tiles (C, H, W) in [0, 1] as one grey uint8 picture, about square; returns it and the
-    number of columns."""
+def tile_grid(tiles: np.ndarray, fill: float = 0.35) -> tuple[np.ndarray, int]:
+    """Tiles (C, H, W) as one picture (float, `fill` between tiles), about square; returns it
+    and the number of columns."""
     C, H, W = tiles.shape
     columns = math.ceil(math.sqrt(C))
     rows = math.ceil(C / columns)
-    grid = np.full((rows * (H + GAP) - GAP, columns * (W + GAP) - GAP), 0.35)
+    grid = np.full((rows * (H + GAP) - GAP, columns * (W + GAP) - GAP), fill)
     for c in range(C):  # one loop over channels, not pixels
         top, left = (c // columns) * (H + GAP), (c % columns) * (W + GAP)
         grid[top : top + H, left : left + W] = tiles[c]
-    return np.round(grid * 255).astype(np.uint8), columns
+    return grid, columns
 
 
 def _scaled(maps: np.ndarray) -> np.ndarray:
-    """Each map (first axis) scaled to [0, 1] by its own largest magnitude."""
+    """Each map (first axis) divided by its own largest magnitude: values in [-1, 1]."""
     flat = np.abs(maps.reshape(len(maps), -1)).max(axis=1)
     scale = np.where(flat > 0, flat, 1.0).reshape(-1, *([1] * (maps.ndim - 1)))
-    return np.clip(maps / scale, 0.0, 1.0)
+    return maps / scale
+
+
+def picture(values: np.ndarray, signed: bool) -> np.ndarray:
+    """Values in [-1, 1] (NaN between tiles) as uint8 pixels: grey 0..1 for a layer without
+    negatives, else blue (negative) - white (zero) - red (positive), as the filters are shown."""
+    from matplotlib import colormaps
+
+    if not signed:
+        return np.round(np.nan_to_num(values, nan=0.35).clip(0, 1) * 255).astype(np.uint8)
+    rgb = colormaps["RdBu_r"]((values + 1.0) / 2.0)[..., :3]  # (..., 3)
+    rgb[np.isnan(values)] = 0.35
+    return np.round(rgb * 255).astype(np.uint8)
 
 
 def describe_layer(name: str, kind: str, output: np.ndarray, field: dict) -> dict[str, Any]:
-    """One layer for the page: a grid of its maps, or a strip of its units."""
+    """One layer for the page: a grid of its maps, or a strip of its units; a layer with
+    negative outputs (a conv or linear layer before its ReLU) in blue and red."""
+    signed = bool(output.min() < 0)
+    described = {"name": name, "kind": kind, "shape": list(output.shape), "signed": signed}
     if output.ndim == 3:  # (C, H, W)
-        grid, columns = tile_grid(_scaled(output))
-        return {
-            "name": name,
-            "kind": kind,
-            "shape": list(output.shape),
-            "image": png_data_url(grid),
+        grid, columns = tile_grid(_scaled(output), fill=np.nan)
+        return described | {
+            "image": png_data_url(picture(grid, signed)),
             "columns": columns,
             "gap": GAP,
             "receptive_field": field,
         }
-    strip = _scaled(np.maximum(output, 0.0)[None])  # (1, D): positive evidence, as for CAM
-    return {
-        "name": name,
-        "kind": kind,
-        "shape": list(output.shape),
-        "image": png_data_url(np.round(strip * 255).astype(np.uint8)),
+    strip = _scaled(output[None])  # (1, D)
+    return described | {
+        "image": png_data_url(picture(strip, signed)),
         "values": [round(float(v), 4) for v in output[:1024]],
     }
 
 
 def first_filters(run: LabRun) -> dict[str, Any] | None:
     """The first conv layer's weights (C_out, 1, k, k) as a grid, red positive, blue negative."""
-    from matplotlib import colormaps
-
     first = next((layer for layer in run.spec.layers if layer.kind == conv2d.KIND.name), None)
     if first is None:
         return None
@@ -111,12 +122,11 @@ def first_filters(run: LabRun) -> dict[str, Any] | None:
         weight = getattr(run.engine.model, first.name).weight.detach().cpu().numpy()
     w = np.asarray(weight, dtype=np.float64)[:, 0]  # (C_out, k, k), the one input channel
     limit = max(float(np.abs(w).max()), 1e-12)
-    grid, columns = tile_grid((w / limit + 1.0) / 2.0)  # -limit..limit -> 0..1
-    rgb = colormaps["RdBu_r"](grid / 255.0)[..., :3]
+    grid, columns = tile_grid(w / limit, fill=np.nan)  # -limit..limit -> -1..1
     return {
         "name": first.name,
         "shape": list(weight.shape),
-        "image": png_data_url(np.round(rgb * 255).astype(np.uint8)),
+        "image": png_data_url(picture(grid, signed=True)),
         "columns": columns,
     }
 

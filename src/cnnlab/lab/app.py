@@ -28,7 +28,7 @@ STATIC_DIR = Path(str(resources.files("cnnlab.lab") / "static"))
 def create_app(runs_dir: str | Path, data_dir: str | Path | None = None) -> FastAPI:
     """The app over the run directories in `runs_dir` (loaded now); MNIST's test set (for the
     confusion grid) is read from `data_dir` / $CNNLAB_DATA / the cache when first needed."""
-    registry = RunRegistry(runs_dir)
+    registry = RunRegistry(runs_dir, on_load=inference.warm_up)
     tests = testset.TestSet(data_dir)
     app = FastAPI(title="cnnlab lab", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.registry = registry

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,9 +190,15 @@ def _display_order(run: LabRun) -> tuple:
 class RunRegistry:
     """The run directories under one folder, loaded once and reloaded when they change."""
 
-    def __init__(self, runs_dir: str | Path, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        runs_dir: str | Path,
+        device: str = "cpu",
+        on_load: Callable[[LabRun], None] | None = None,
+    ) -> None:
         self.runs_dir = Path(runs_dir)
         self.device = device
+        self.on_load = on_load  # called with each run loaded ready (the lab warms it up)
         self._runs: dict[str, LabRun] = {}
         self._lock = threading.Lock()
         self.refresh()
@@ -215,7 +221,9 @@ class RunRegistry:
                 if known is not None and known.stamp == _stamp(path):
                     fresh[path.name] = known
                 else:
-                    fresh[path.name] = load_run(path, self.device)
+                    fresh[path.name] = run = load_run(path, self.device)
+                    if run.ready and self.on_load is not None:
+                        self.on_load(run)
             self._runs = fresh
 
     def runs(self) -> list[LabRun]:
