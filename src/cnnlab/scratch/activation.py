@@ -28,6 +28,11 @@ class ReLU(Module):
             return None
         return dy * (self._y > 0)
 
+    def guided_backward(self, dy: np.ndarray) -> np.ndarray:
+        """Guided backpropagation's rule (Springenberg et al. 2015, Captum's `GuidedBackprop`):
+        the ReLU's gradient with its negative entries zeroed as well, ReLU(dy * (y > 0))."""
+        return np.maximum(dy * (self._y > 0), 0)
+
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
 

@@ -1,0 +1,68 @@
+"""PyTorch's side of the attribution methods: the same three questions as
+`scratch_net.ScratchNetwork` (scores, input gradient, feature-layer gradient), by autograd."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class TorchNetwork:
+    """A `TorchClassifier` in float64 and eval mode, on the CPU."""
+
+    engine = "torch"
+
+    def __init__(self, model) -> None:
+        self.model, self.spec = model.double().cpu().eval(), model.spec
+
+    @classmethod
+    def from_state(cls, spec, state: dict[str, np.ndarray]) -> TorchNetwork:
+        from cnnlab.models import build_model
+        from cnnlab.models.torch_builder import load_numpy_state
+
+        model = build_model(spec, engine="torch")
+        load_numpy_state(model, state)
+        return cls(model)
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return self.model(_tensor(x)).numpy()
+
+    def input_grad(self, x: np.ndarray, target: int, guided: bool = False):
+        """(logits (N, K), dScore_target/dx (N, C, H, W)); `guided`: each `nn.ReLU`'s input
+        gradient is passed through a ReLU as well (a backward hook, Captum's way)."""
+        hooks = [
+            m.register_full_backward_hook(lambda _m, grad_in, _out: (grad_in[0].clamp(min=0),))
+            for m in self.model.modules()
+            if guided and isinstance(m, nn.ReLU)
+        ]
+        try:
+            inputs = _tensor(x).requires_grad_(True)
+            with torch.enable_grad():
+                logits = self.model(inputs)
+                (grad,) = torch.autograd.grad(logits[:, target].sum(), inputs)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        return logits.detach().numpy(), grad.numpy()
+
+    def layer_grad(self, x: np.ndarray, target: int):
+        """(logits (N, K), A (N, C, h, w), dScore_target/dA) at the spec's feature layer."""
+        captured = {}
+        layer = getattr(self.model, self.spec.feature_layer)
+        hook = layer.register_forward_hook(lambda _m, _in, out: captured.update(a=out))
+        try:
+            with torch.enable_grad():
+                logits = self.model(_tensor(x))
+        finally:
+            hook.remove()
+        (grad,) = torch.autograd.grad(logits[:, target].sum(), captured["a"])
+        return logits.detach().numpy(), captured["a"].detach().numpy(), grad.numpy()
+
+    def head_weight(self) -> np.ndarray:
+        return getattr(self.model, self.spec.layers[-1].name).weight.detach().numpy()
+
+
+def _tensor(x: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
