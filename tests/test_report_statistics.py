@@ -105,8 +105,8 @@ def test_a_spread_of_accuracies_is_written_in_points(seeds_report):
 
 def test_findings_rank_recipes_never_seeds_of_one_model(seeds_report):
     findings = _findings(seeds_report["md"])
-    assert findings[0].startswith("Most accurate: cnn2 · scratch (mean of 3 seeds)")
-    assert "mlp3 · scratch (mean of 3 seeds)" in findings[0]
+    assert findings[0].startswith("Most accurate: cnn2 · scratch over 3 seeds, 98.77% test")
+    assert "mlp3 · scratch over 3 seeds (97.71%)" in findings[0]
     assert any(
         line.startswith("As a recipe, cnn2 · scratch beats mlp3 · scratch") for line in findings
     )

@@ -104,7 +104,7 @@ def per_recipe(rows: list[dict]) -> list[dict]:
         recipes.append(
             members[0]
             | {
-                "name": f"{model} · {engine} (mean of {len(members)} seeds)",
+                "name": f"{model} · {engine} over {len(members)} seeds",
                 "recipe": f"{model} · {engine}",
                 "test_accuracy": float(np.mean(accuracies)) if accuracies else None,
                 "seconds_per_epoch": float(np.mean(seconds)) if seconds else None,
