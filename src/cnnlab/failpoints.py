@@ -9,7 +9,8 @@ Every durable write calls `failpoint(f"{name}:before")` and `failpoint(f"{name}:
 arms one of them: its COUNT-th hit (default 1) kills this process with SIGKILL, as a power cut
 or `kill -9` would, with no cleanup of any kind. The crash tests (tests/test_failpoints*.py)
 kill a command at each failpoint, run it again, and compare the result with an uninterrupted
-run's.
+run's. `CNNLAB_FAILPOINT_LOG=FILE` appends the name of every failpoint passed to FILE, which
+is how the tests learn the failpoints a command passes, in order.
 
 The names: a file written through `cnnlab.fileio` is its file name (`config.json`,
 `checkpoint.npz`, `report.html`); the other durable writes are named in `FAILPOINTS`.
@@ -23,6 +24,7 @@ import signal
 from collections.abc import Iterator
 
 ENVIRONMENT = "CNNLAB_FAILPOINT"
+LOG_ENVIRONMENT = "CNNLAB_FAILPOINT_LOG"
 WHEN = ("before", "after")
 # The durable writes that do not go through `cnnlab.fileio.atomic_open` (which names each
 # by its file): the metrics records appended during training, TensorBoard's event files, the
@@ -54,6 +56,10 @@ def _armed() -> tuple[str, int] | None:
 
 def failpoint(name: str) -> None:
     """Kill this process here when `name` ("config.json:after") is armed and its count is up."""
+    log = os.environ.get(LOG_ENVIRONMENT)
+    if log:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(name + "\n")
     armed = _armed()
     if armed is None or armed[0] != name:
         return

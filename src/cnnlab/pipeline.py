@@ -25,6 +25,7 @@ from cnnlab.text import count_noun, text_table
 from cnnlab.time_left import TimeLeft
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.engines import REFERENCE, SCRATCH, available, engine_class
+from cnnlab.training.leftovers import remove_output_leftovers
 from cnnlab.training.run_settings import check_reuse
 
 MODELS = COMPARISON_MODELS
@@ -207,6 +208,7 @@ def run_comparison(plan: RunPlan) -> dict:
         run.check_links()
     # One `cnnlab run` per --out at a time: every run directory is held before any is touched.
     with locked_all(plan.out / cfg.name for cfg in configs.values()):
+        remove_output_leftovers(plan.out)  # of a `run` killed while it wrote there
         return _run_all(plan, keys, configs)
 
 

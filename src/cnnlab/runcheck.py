@@ -93,6 +93,9 @@ def check_config(path: Path, config: Any) -> None:
                 f"{path} names an unknown {key} {value!r} in its {key!r} field "
                 f"(known: {', '.join(sorted(known))}); {fix}."
             )
+    from cnnlab.training.run_settings import check_ranges
+
+    check_ranges(path, config)  # types are right; now the values (seed -5, batch_size 0)
 
 
 def is_cnnlab_config(config: Any) -> bool:

@@ -44,6 +44,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="one epoch on 256 images, to check the set-up"
     )
+    parser.add_argument(
+        "--allow-big",
+        action="store_true",
+        help="train a network past the size limits (100 million parameters, 2 GiB of "
+        "activations per batch)",
+    )
     _record_given(parser)
 
 

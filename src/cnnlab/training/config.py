@@ -41,6 +41,7 @@ class TrainConfig:
     dataset: str = "mnist"  # a named set of cnnlab.data.datasets
     dry_run: bool = False
     plain: bool = False  # NumPy engine: the layers as written, none of its speed rewrites
+    allow_big: bool = False  # lift the size limits (training.size_limits)
 
     def resolved(self) -> TrainConfig:
         """A copy with the per-model defaults and automatic values filled in."""

@@ -9,6 +9,7 @@ lock, no other process can be writing them.
 
 from __future__ import annotations
 
+import glob
 import shutil
 import stat
 from pathlib import Path
@@ -42,4 +43,25 @@ def remove_leftovers(run_dir: Path) -> None:
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
+                path.unlink(missing_ok=True)
+
+
+def output_leftovers(out_dir: Path) -> list[Path]:
+    """Temporary files of the outputs cnnlab writes into a shared `--out` folder
+    (`.summary.json.ab12cd.tmp`): only of names its manifest lists, never a user's file."""
+    try:
+        from cnnlab.outdir import MANIFEST, OutputDir
+    except ImportError:  # a cnnlab without the output folder's manifest: nothing is known ours
+        return []
+    names = [*OutputDir(out_dir).manifest(), MANIFEST]
+    found = [p for name in names for p in Path(out_dir).glob(f".{glob.escape(name)}.*.tmp")]
+    return sorted(p for p in found if stat.S_ISREG(p.lstat().st_mode))
+
+
+def remove_output_leftovers(out_dir: Path) -> None:
+    """Remove `output_leftovers(out_dir)`; the caller holds every run of that folder."""
+    found = output_leftovers(out_dir)
+    if found:
+        with durable("leftovers-removed"):
+            for path in found:
                 path.unlink(missing_ok=True)

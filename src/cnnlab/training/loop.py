@@ -25,6 +25,7 @@ import numpy as np
 from cnnlab.errors import UserError
 from cnnlab.scratch.functional import cross_entropy
 from cnnlab.training.engines import Engine
+from cnnlab.training.size_limits import inference_batch
 
 DIVERGENCE_WINDOW = 50  # steps in the running mean
 DIVERGENCE_MIN_STEPS = 10  # steps before the running mean is judged
@@ -124,7 +125,9 @@ def train_epoch(
 
 
 def predict_logits(engine: Engine, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Logits (N, 10) for float32 images (N, 1, 28, 28), in batches, model in eval mode."""
+    """Logits (N, 10) for float32 images (N, 1, 28, 28), in batches, model in eval mode;
+    smaller batches where the network's activations would pass the memory budget."""
+    batch_size = inference_batch(engine.model.spec, batch_size)
     parts = [engine.logits(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
     return np.concatenate(parts).astype(np.float64)
 

@@ -17,10 +17,16 @@ saved config.json, so the two can no longer drift apart.
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Callable
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
 from cnnlab.errors import UserError
+from cnnlab.training.engines.base import OPTIMIZERS
+from cnnlab.training.schedule import SCHEDULES
 
 RUN_SETTINGS = (
     "model",
@@ -37,6 +43,9 @@ RUN_SETTINGS = (
     "val_size",
     "train_size",
     "dataset",
+    "image_size",
+    "channels",
+    "test_fraction",
     "dry_run",
 )
 GROWS = "epochs"  # the one setting a resumed or reused run may raise
@@ -91,3 +100,42 @@ def thread_change(saved: dict[str, Any], threads: int, step: int) -> dict[str, A
         return None
     change = {"step": step, "threads_before": before, "threads": threads}
     return {"threads": threads, "thread_changes": [*saved.get("thread_changes", []), change]}
+
+
+def _at_least(least: int):
+    return lambda v: isinstance(v, int) and v >= least, f"a whole number of at least {least}"
+
+
+def _finite(test, what: str):
+    return lambda v: isinstance(v, Real) and math.isfinite(v) and test(v), what
+
+
+# What each setting may hold: the command line's own checks (commands/options.py), applied to
+# a config.json that someone edited, so a bad value is one sentence, not a traceback later.
+RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "epochs": _at_least(1),
+    "batch_size": _at_least(1),
+    "seed": _at_least(0),
+    "val_size": _at_least(1),
+    "threads": _at_least(0),
+    "train_size": (
+        lambda v: v is None or _at_least(1)[0](v),
+        "null (every image) or a whole number of at least 1",
+    ),
+    "lr": _finite(lambda v: v > 0, "a finite number above 0"),
+    "momentum": _finite(lambda v: 0 <= v < 1, "a number from 0 up to but not including 1"),
+    "weight_decay": _finite(lambda v: v >= 0, "a finite number of at least 0"),
+    "optimizer": (lambda v: v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+    "lr_schedule": (lambda v: v in SCHEDULES, f"one of {', '.join(SCHEDULES)}"),
+}
+
+
+def check_ranges(path: Path, config: dict[str, Any]) -> None:
+    """A UserError naming config.json and the first setting whose value is out of range."""
+    for key, (fits, what) in RANGES.items():
+        value = config.get(key)
+        if key in config and (isinstance(value, bool) or not fits(value)):
+            raise UserError(
+                f"{path} has {key} {json.dumps(value)}, which must be {what}; retrain this run "
+                "(cnnlab train --force) or restore its config.json."
+            )

@@ -30,6 +30,7 @@ from cnnlab.training.loop import (
 )
 from cnnlab.training.run_settings import check_resume, thread_change
 from cnnlab.training.schedule import learning_rate
+from cnnlab.training.size_limits import check_size
 from cnnlab.training.splits import Splits, load_splits
 from cnnlab.training.tracking import Position, RunLog, write_status
 
@@ -74,6 +75,7 @@ def _resumed(run: RunDir, cfg: TrainConfig, given: set[str]) -> TrainConfig:
     if "threads" in given or saved.threads < 1:
         saved.threads = cfg.threads
     saved.device, saved.data_dir = cfg.device, cfg.data_dir
+    saved.allow_big = saved.allow_big or cfg.allow_big
     saved.out, saved.name = cfg.out, cfg.name
     return saved
 
@@ -137,6 +139,13 @@ def train(
         remove_leftovers(run.path)  # of a command killed earlier
         try:
             _train_locked(run, cfg, resume, force, quiet, given)
+        except MemoryError:
+            if created:
+                run.remove_if_useless()
+            raise UserError(
+                f"training {cfg.model} ran out of memory; lower --batch-size or choose a "
+                "smaller network (the last checkpoint, if any, is kept)."
+            ) from None
         except BaseException:
             if created:
                 run.remove_if_useless()  # a failed first try leaves no empty run directory
@@ -147,6 +156,7 @@ def train(
 def _train_locked(run: RunDir, cfg: TrainConfig, resume, force, quiet, given) -> None:
     cfg = _prepare(run, cfg, resume, force, given)
     spec = resolve_spec(cfg.model, cfg.arch)
+    check_size(spec, cfg.batch_size, cfg.allow_big)  # before any weight is allocated
     with engine_class(cfg.engine).threads(cfg.threads):
         engine = make_engine(
             spec,
