@@ -13,12 +13,24 @@ import sys
 from collections.abc import Sequence
 
 from cnnlab import __version__
-from cnnlab.commands import bench, cam, data, evaluate, lab, parity, predict, report, run, train
+from cnnlab.commands import (
+    bench,
+    cam,
+    data,
+    evaluate,
+    explain,
+    lab,
+    parity,
+    predict,
+    report,
+    run,
+    train,
+)
 from cnnlab.commands.options import CommandParser
 from cnnlab.errors import UserError
 
 # The order a student meets them: the whole comparison, the data, one run, and what it learned.
-COMMANDS = (run, data, train, parity, evaluate, cam, predict, report, lab, bench)
+COMMANDS = (run, data, train, parity, evaluate, cam, explain, predict, report, lab, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,136 @@
+"""`cnnlab explain RUN [RUN ...] (--index I | --image FILE)`: attribution maps of trained runs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cnnlab.commands.options import add_data_dir, whole_number
+
+NAME = "explain"
+HELP = "attribution maps (saliency, integrated gradients, Grad-CAM, ...) of one image"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("runs", nargs="+", metavar="RUN", help="trained run directories")
+    image = parser.add_mutually_exclusive_group(required=True)
+    image.add_argument(
+        "--index", type=whole_number(0), help="test image number (required: this or --image)"
+    )
+    image.add_argument("--image", metavar="FILE", help="a digit picture, PNG or JPEG, any size")
+    parser.add_argument(
+        "--methods",
+        default="all",
+        help="'all' (every method the network has) or a comma-separated list of: "
+        "saliency, input_x_gradient, integrated_gradients, smoothgrad, occlusion, "
+        "guided_backprop, cam, gradcam, gradcam_plus_plus, hirescam, xgradcam, layercam, "
+        "scorecam, eigencam, guided_gradcam (default: all)",
+    )
+    parser.add_argument(
+        "--target", type=int, default=None, metavar="CLASS",
+        help="class to explain (default: each network's predicted class)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--json", default=None, metavar="FILE", help="write the maps (default: none)"
+    )
+    parser.add_argument(
+        "--out", default=None, metavar="DIR", help="folder for one figure per run (default: none)"
+    )
+    add_data_dir(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnlab.explain.runs import parse_methods
+
+    chosen = parse_methods(args.methods)
+    _check_targets(args)
+    records = [
+        _explain_one(args, number, run_dir, chosen) for number, run_dir in enumerate(args.runs)
+    ]
+    if args.json is not None:
+        from cnnlab.fileio import write_json
+
+        write_json(args.json, [r for r, _ in records] if len(records) > 1 else records[0][0])
+        print(f"maps: {args.json}")
+    if args.out is not None:
+        from cnnlab.outdir import OutputDir
+        from cnnlab.viz.plots import png_bytes
+
+        for _, (name, picture) in records:
+            print(f"figure: {OutputDir(args.out).write_bytes(name, png_bytes(picture))}")
+    return 0
+
+
+def _check_targets(args: argparse.Namespace) -> None:
+    """Every file this command may write, refused before the first run is loaded."""
+    from cnnlab.fileio import refuse_not_a_file, refuse_symlink
+    from cnnlab.outdir import OutputDir
+    from cnnlab.rundir import RunDir
+
+    for run_dir in args.runs:
+        RunDir(run_dir).require_run()
+    if args.json is not None:
+        refuse_symlink(args.json)
+        refuse_not_a_file(args.json)
+    if args.out is not None:
+        OutputDir(args.out).check([_figure_name(args, n, r) for n, r in enumerate(args.runs)])
+
+
+def _figure_name(args: argparse.Namespace, number: int, run_dir: str) -> str:
+    """explain_test7_01_cnn2-seed0.png: the image, the run's place on the command line (two
+    runs of the same name in different folders stay apart) and its folder's name."""
+    image = f"test{args.index}" if args.image is None else Path(args.image).stem
+    return f"explain_{image}_{number + 1:02d}_{Path(run_dir).resolve().name}.png"
+
+
+def _explain_one(args: argparse.Namespace, number: int, run_dir: str, chosen):
+    """(JSON record, (figure name, RGB figure or None)) of one run."""
+    import numpy as np
+
+    from cnnlab.data import normalize
+    from cnnlab.data.source import run_normalization
+    from cnnlab.explain.pictures import render_explanations
+    from cnnlab.explain.runs import explain_run, methods_for, network_of, run_record
+    from cnnlab.rundir import RunDir
+
+    engine, config = RunDir(run_dir).load_trained("cpu")
+    net = network_of(engine)
+    image = _image(args, config)  # uint8 (H, W) or (C, H, W)
+    stats = run_normalization(config)
+    x = normalize(image[None], *stats).astype(np.float64)  # (1, C, H, W)
+    background = float(normalize(np.zeros((1, 1, 1), np.uint8), *stats)[0, 0, 0, 0])
+    methods = methods_for(net.spec, chosen, run_dir)
+    target, predicted, probabilities, results = explain_run(
+        net, x, methods, background, args.target
+    )
+    image_name = None if args.image is None else str(args.image)
+    record = run_record(
+        Path(run_dir), args.index, image_name, target, predicted, probabilities, results
+    )
+    total = sum(r["seconds"] for r in results.values())
+    print(
+        f"{run_dir}: class {target} (predicted {predicted}), "
+        f"{len(results)} methods in {total:.2f} s"
+    )
+    picture = None
+    if args.out is not None:
+        title = f"{config['model']} · {config['engine']}: class {target}, predicted {predicted}"
+        picture = render_explanations(image, results, title)
+    return record, (_figure_name(args, number, run_dir), picture)
+
+
+def _image(args: argparse.Namespace, config: dict):
+    from cnnlab.errors import UserError
+
+    if args.image is not None:
+        from cnnlab.data.imageprep import load_digit
+
+        return load_digit(args.image)
+    from cnnlab.data.source import load_run_data
+
+    images = load_run_data(config, args.data_dir).test_images
+    if args.index >= len(images):
+        raise UserError(
+            f"--index {args.index} is out of range: the test set has 0..{len(images) - 1}."
+        )
+    return images[args.index]
