@@ -138,7 +138,7 @@ def test_a_misshapen_evaluation_names_the_file_and_field(tiny_run, tmp_path, cap
 
 
 def test_a_failed_evaluation_leaves_the_previous_files(tiny_run, tmp_path, monkeypatch, capsys):
-    from cnnlab import viz
+    from cnnlab.viz import grids
 
     run = shutil.copytree(tiny_run, tmp_path / "r")
     (run / "evaluation.json").write_text('{"accuracy": 0.5}')
@@ -146,7 +146,7 @@ def test_a_failed_evaluation_leaves_the_previous_files(tiny_run, tmp_path, monke
     def broken(*args, **kwargs):
         raise UserError("the pictures could not be drawn")
 
-    monkeypatch.setattr(viz, "render_worst_errors", broken)
+    monkeypatch.setattr(grids, "render_worst_errors", broken)
     assert main(["evaluate", str(run), "--quiet"]) == 2
     assert (run / "evaluation.json").read_text() == '{"accuracy": 0.5}'
     assert not (run / "probabilities.npy").exists()

@@ -58,7 +58,7 @@ BN_NET = (
     ("arch", "optimizer"),
     [
         (BN_NET, "sgd"),
-        (BN_NET.replace("Conv2d(16, 3, padding=1)", "Conv2d(16, 3, 1, 1, False)"), "adam"),
+        (BN_NET.replace("Conv2d(16, 3, padding=1)", "Conv2d(16, 3, padding=1, bias=False)"), "adam"),
     ],
 )
 def test_float64_trajectories_agree_with_batch_norm(batches_source, arch, optimizer):

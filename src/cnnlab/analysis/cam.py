@@ -2,7 +2,8 @@
 
 Both methods take the model's own last-conv activations `A` (C, H, W) — and, for Grad-CAM, the
 gradient of the class score with respect to them — which each engine computes itself
-(`Engine.feature_map_and_grad`): NumPy through its own backward pass, PyTorch through autograd.
+(`Inspectable.feature_map_and_grad`, `cnnlab.training.engines.base`): NumPy through its own
+backward pass, PyTorch through autograd.
 
 - CAM (Zhou et al. 2016). With a global-average-pool + linear head the score of class k is
   `s_k = sum_c w_kc * mean_hw A_c + b_k`, and `M_k = sum_c w_kc A_c / (H W)` sums to `s_k - b_k`.
@@ -16,9 +17,14 @@ gradient of the class score with respect to them — which each engine computes 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from cnnlab.scratch.functional import softmax
+
+if TYPE_CHECKING:
+    from cnnlab.training.engines.base import Inspectable
 
 METHODS = ("cam", "gradcam")
 
@@ -42,7 +48,9 @@ def grad_cam(feature_map: np.ndarray, feature_grad: np.ndarray) -> np.ndarray:
     return np.maximum(np.tensordot(alpha, feature_map, axes=1), 0.0)
 
 
-def compute_map(engine, spec, image: np.ndarray, target: int | None, method: str) -> dict:
+def compute_map(
+    engine: Inspectable, spec, image: np.ndarray, target: int | None, method: str
+) -> dict:
     """One map for one normalised image (1, 1, 28, 28), target None = the predicted class.
 
     Returns the raw map (H, W), the target class, the probabilities (10,) and the method.

@@ -1,6 +1,7 @@
 """The engine registry: `ENGINES` is the one place that lists the engines.
 
-    engine = make_engine("cnn2", "torch", seed=0, optimizer="adam", lr=3e-3)
+    engine = make_engine(get_spec("cnn2"), "torch", seed=0, optimizer="adam", lr=3e-3)
+    # get_spec: cnnlab.models; a built-in model's name ("cnn2") stands for its spec too
     with ENGINES["torch"].threads(2): engine.train_step(x, y)
 
 Every module that needs an engine by name goes through here; the engines' own libraries (torch,
@@ -12,7 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlab.errors import UserError
-from cnnlab.training.engines.base import OPTIMIZERS, Engine, checkpoint_error
+from cnnlab.models.spec import ArchSpec
+from cnnlab.training.engines.base import (
+    OPTIMIZERS,
+    Engine,
+    Inspectable,
+    Trainable,
+    checkpoint_error,
+)
 from cnnlab.training.engines.keras import KerasEngine
 from cnnlab.training.engines.scratch import ScratchEngine
 from cnnlab.training.engines.torch import TorchEngine
@@ -39,13 +47,15 @@ def available(name: str) -> bool:
     return True
 
 
-def make_engine(model_name: str, engine: str, *, dtype=np.float32, **options) -> Engine:
-    """Build the model `model_name` in `engine` and wrap it with its optimizer.
+def make_engine(spec: ArchSpec | str, engine: str, *, dtype=np.float32, **options) -> Engine:
+    """Build the network of `spec` (an `ArchSpec`, or a built-in model's name, which stands
+    for its spec) in `engine` and wrap it with its optimizer.
 
-    Options: seed, optimizer ("sgd" or "adam"), lr, momentum, weight_decay, device (torch only).
-    `dtype` float64 is for the parity checks; training runs in float32.
+    Options: seed, optimizer ("sgd" or "adam"), lr, momentum, weight_decay, device (torch only),
+    plain (scratch only: no speed rewrites). `dtype` float64 is for the parity checks; training
+    runs in float32.
     """
-    return engine_class(engine).create(model_name, dtype=dtype, **options)
+    return engine_class(engine).create(spec, dtype=dtype, **options)
 
 
 __all__ = [
@@ -54,9 +64,11 @@ __all__ = [
     "REFERENCE",
     "SCRATCH",
     "Engine",
+    "Inspectable",
     "KerasEngine",
     "ScratchEngine",
     "TorchEngine",
+    "Trainable",
     "available",
     "checkpoint_error",
     "engine_class",

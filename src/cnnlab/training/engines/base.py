@@ -1,9 +1,14 @@
-"""What every engine is: the few verbs the training loop needs, and how an engine is set up.
+"""What every engine is: the few verbs the training loop needs (`Trainable`), what the analyses
+need of a trained network (`Inspectable`), and how an engine is set up (`Engine`).
 
 The loop in `cnnlab.training.loop` only calls `train_step`, `logits`, `set_lr`, `save` and
-`load`, so it reads the same whichever engine does the maths. Batches arrive as NumPy arrays:
-float32 images (B, 1, 28, 28) and int64 labels (B,). Each engine class also says what it needs
-(`require`), how many threads it may use (`threads`), and how its model is built (`create`).
+`load`, so it reads the same whichever engine does the maths. CAM and Grad-CAM
+(`cnnlab.analysis.cam`) only call `feature_map_and_grad` and `head_parameters`; an attribution
+method that needs more of a network (input gradients, a guided backward pass, per-layer
+relevance) adds its verb to `Inspectable`, not to what training needs. Batches arrive as NumPy
+arrays: float32 images (B, 1, 28, 28) and int64 labels (B,). Each engine class also says what it
+needs (`require`), how many threads it may use (`threads`), and how its model is built
+(`create`).
 """
 
 from __future__ import annotations
@@ -18,11 +23,29 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 from cnnlab.errors import UserError
+from cnnlab.models.spec import ArchSpec
 
 OPTIMIZERS = ("sgd", "adam")
 
 
-class Engine(Protocol):
+class Trainable(Protocol):
+    """What the training loop calls."""
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]: ...
+    def logits(self, x: np.ndarray) -> np.ndarray: ...
+    def set_lr(self, lr: float) -> None: ...
+    def save(self, path: Path, position: dict[str, Any]) -> None: ...
+    def load(self, path: Path) -> dict[str, Any]: ...
+
+
+class Inspectable(Protocol):
+    """What the analyses of a trained network call (CAM and Grad-CAM)."""
+
+    def feature_map_and_grad(self, x: np.ndarray, target: int | None) -> tuple: ...
+    def head_parameters(self) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class Engine(Trainable, Inspectable, Protocol):
     name: ClassVar[str]  # "scratch", "torch", "keras": the --engine choice
     label: ClassVar[str]  # how reports name it: "NumPy", "PyTorch", "Keras"
     checkpoint_name: ClassVar[str]  # the file in a run directory
@@ -37,16 +60,9 @@ class Engine(Protocol):
         """Use `n` threads inside; restore what was in force before on the way out."""
 
     @classmethod
-    def create(cls, model_name: str, **options: Any) -> Engine:
-        """The model `model_name`, built and wrapped with its optimizer (see `make_engine`)."""
-
-    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]: ...
-    def logits(self, x: np.ndarray) -> np.ndarray: ...
-    def set_lr(self, lr: float) -> None: ...
-    def feature_map_and_grad(self, x: np.ndarray, target: int | None) -> tuple: ...
-    def head_parameters(self) -> tuple[np.ndarray, np.ndarray]: ...
-    def save(self, path: Path, position: dict[str, Any]) -> None: ...
-    def load(self, path: Path) -> dict[str, Any]: ...
+    def create(cls, spec: ArchSpec | str, **options: Any) -> Engine:
+        """The network of `spec` (or of a built-in model's name), built and wrapped with its
+        optimizer (see `make_engine`)."""
 
 
 # What loading a damaged checkpoint raises: a cut-short or empty file (BadZipFile, EOFError),

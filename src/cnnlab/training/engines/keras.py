@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from cnnlab.errors import UserError
+from cnnlab.models.spec import ArchSpec
 from cnnlab.training.checkpoint import load_npz, save_npz
 from cnnlab.training.engines.base import CHECKPOINT_ERRORS, checkpoint_error, torch_threads
 
@@ -52,12 +53,12 @@ class KerasEngine:
             ) from None
 
     @classmethod
-    def create(cls, model_name: str, *, seed=0, dtype=np.float32, **options) -> KerasEngine:
+    def create(cls, spec: ArchSpec | str, *, seed=0, dtype=np.float32, **options) -> KerasEngine:
         from cnnlab.models import build_model
 
         cls.require()
         options.pop("device", None)  # Keras picks its own device
-        return cls(build_model(model_name, engine=cls.name, seed=seed), dtype=dtype, **options)
+        return cls(build_model(spec, engine=cls.name, seed=seed), dtype=dtype, **options)
 
     def __init__(
         self,

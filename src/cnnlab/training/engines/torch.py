@@ -11,6 +11,7 @@ import numpy as np
 
 from cnnlab.errors import UserError
 from cnnlab.fileio import atomic_open
+from cnnlab.models.spec import ArchSpec
 from cnnlab.training.engines.base import CHECKPOINT_ERRORS, checkpoint_error, torch_threads
 from cnnlab.training.rng_state import TorchRandom
 
@@ -35,13 +36,13 @@ class TorchEngine:
             ) from None
 
     @classmethod
-    def create(cls, model_name: str, *, seed=0, dtype=np.float32, device="cpu", **options):
+    def create(cls, spec: ArchSpec | str, *, seed=0, dtype=np.float32, device="cpu", **options):
         import torch
 
         from cnnlab.models import build_model
 
         cls.require()
-        model = build_model(model_name, engine=cls.name, seed=seed)
+        model = build_model(spec, engine=cls.name, seed=seed)
         model.to(torch.float64 if dtype == np.float64 else torch.float32)
         return cls(model, device=pick_device(device), seed=seed, **options)
 
