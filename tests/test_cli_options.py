@@ -217,7 +217,8 @@ def test_every_argument_of_every_command_follows_one_help_rule():
 def test_commands_are_listed_in_an_explicit_order(capsys):
     names = [module.NAME for module in cli.COMMANDS]
     assert names == [
-        "run", "data", "train", "parity", "evaluate", "cam", "predict", "report", "lab", "bench",
+        "run", "data", "train", "parity", "evaluate", "cam", "explain", "predict", "report", "lab",
+        "bench",
     ]  # fmt: skip
     with pytest.raises(SystemExit):
         main(["--help"])

@@ -15,9 +15,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("runs", nargs="+", metavar="RUN", help="trained run directories")
     image = parser.add_mutually_exclusive_group(required=True)
     image.add_argument(
-        "--index", type=whole_number(0), help="test image number (required: this or --image)"
+        "--index", type=whole_number(0), help="test image number (required), or give --image"
     )
-    image.add_argument("--image", metavar="FILE", help="a digit picture, PNG or JPEG, any size")
+    image.add_argument(
+        "--image",
+        metavar="FILE",
+        help="a digit picture, PNG or JPEG, any size (required), or give --index",
+    )
     parser.add_argument(
         "--methods",
         default="all",
