@@ -20,7 +20,7 @@ from cnnlab.fileio import make_dir, refuse_symlink
 from cnnlab.models import COMPARISON_MODELS, resolve_spec
 from cnnlab.outdir import OutputDir
 from cnnlab.rundir import RunDir
-from cnnlab.runlock import locked_all
+from cnnlab.runlock import locked, locked_all, refuse_busy
 from cnnlab.text import count_noun, text_table
 from cnnlab.time_left import TimeLeft
 from cnnlab.training.config import TrainConfig
@@ -46,7 +46,8 @@ class RunPlan:
     force: bool = False
     threads: int = 0
     data_dir: str | None = None
-    dataset: str = "mnist"  # a named set of cnnlab.data.datasets
+    dataset: str = "mnist"  # a named set of cnnlab.data.datasets, or a folder of pictures
+    folder: dict = field(default_factory=dict)  # a folder's image_size, channels, test_fraction
     quiet: bool = False
     # None: the single seed 0 in directories named `cnn2-scratch`; a tuple: `cnn2-scratch-s3`
     seeds: tuple[int, ...] | None = None
@@ -87,6 +88,7 @@ def _config(plan: RunPlan, key: RunKey) -> TrainConfig:
         threads=plan.threads,
         data_dir=plan.data_dir,
         dataset=plan.dataset,
+        **plan.folder,
         **extra,
     )
 
@@ -206,8 +208,10 @@ def run_comparison(plan: RunPlan) -> dict:
         refuse_symlink(run.path)
         run.check_trainable()
         run.check_links()
-    # One `cnnlab run` per --out at a time: every run directory is held before any is touched.
-    with locked_all(plan.out / cfg.name for cfg in configs.values()):
+    # One `cnnlab run` per --out at a time (its lock file in --out). Each run directory is held
+    # only while it is trained, evaluated or installed: 10,000 seeds hold one lock at a time.
+    refuse_busy(plan.out / cfg.name for cfg in configs.values())
+    with locked(plan.out):
         remove_output_leftovers(plan.out)  # of a `run` killed while it wrote there
         return _run_all(plan, keys, configs)
 
@@ -267,7 +271,8 @@ def _run_all(plan: RunPlan, keys: list[RunKey], configs: dict) -> dict:
     pairs = zip(run_dirs, done, strict=True)
     cnn_runs = [d for d, (m, _, s) in pairs if has_map[m] and s == first_seed]
     if cnn_runs:
-        draw_comparison_cams(cnn_runs, out_dir=plan.out, data_dir=plan.data_dir)
+        with locked_all(cnn_runs):  # their cam/ folders are written
+            draw_comparison_cams(cnn_runs, out_dir=plan.out, data_dir=plan.data_dir)
     summary = grid_summary(run_dirs, plan.data_dir)
     OutputDir(plan.out).write_json(SUMMARY, summary)
     html, md = build_report(

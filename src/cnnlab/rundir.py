@@ -301,13 +301,15 @@ class RunDir:
 
     def load_trained(self, device: str = "cpu"):
         """(engine with the trained weights loaded, config) of this run."""
+        from cnnlab.data.source import run_shape_and_classes
         from cnnlab.models import resolve_spec
         from cnnlab.training.engines import make_engine
 
         self.require_run()
         config = self.config()
+        shape, classes = run_shape_and_classes(config)  # the images and classes it trained on
         engine = make_engine(
-            resolve_spec(config["model"], config.get("arch")),  # an --arch run: its string
+            resolve_spec(config["model"], config.get("arch"), shape, classes),  # --arch: its string
             config["engine"],
             seed=config.get("seed", 0),
             optimizer=config.get("optimizer", "adam"),  # the checkpoint holds this one's state

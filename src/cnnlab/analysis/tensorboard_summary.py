@@ -82,8 +82,9 @@ def top3_strip(images: np.ndarray, indices, labels, target: int, scale: int = 4)
     """The k images of one class side by side (RGB), a red frame on those not of that class."""
     tiles = []
     for i in indices:
-        grey = np.kron(images[i], np.ones((scale, scale), dtype=np.uint8))  # (112, 112)
-        tile = np.repeat(grey[:, :, None], 3, axis=2)
+        image = images[i] if images[i].ndim == 3 else images[i][None]  # (C, H, W)
+        rgb = np.broadcast_to(image, (3, *image.shape[1:])).transpose(1, 2, 0)  # colour kept
+        tile = rgb.repeat(scale, axis=0).repeat(scale, axis=1)  # (4H, 4W, 3)
         tile = np.pad(tile, ((3, 3), (3, 3), (0, 0)), constant_values=255)
         if labels[i] != target:
             red = np.array([220, 30, 30], dtype=np.uint8)

@@ -33,15 +33,15 @@ def make_inputs(
     array, as `evaluate` takes it. Why it matters: PyTorch's speed depends on both the pixels
     and the batch's strides (docs/performance.md, "Why the benchmark batches real digits").
     """
-    from cnnlab.data import MEAN, STD, iterate_batches, load_mnist, normalize
-    from cnnlab.data.source import training_statistics
+    from cnnlab.data import MEAN, STD, iterate_batches, normalize
+    from cnnlab.data.source import load_dataset, training_statistics
 
     rng = np.random.default_rng(settings.seed)
     calls = settings.warmup + settings.steps + -(-settings.steps // TURN["train"]) + 1
     n_train = min(calls, MAX_BATCHES) * settings.batch_size
     n_test = settings.inference_batch_size
     try:
-        mnist = load_mnist(data_dir, download=False, progress=False, dataset=dataset)
+        mnist = load_dataset(dataset, data_dir, download=False, progress=False)
     except UserError:
         if data_dir is not None or dataset != "mnist":
             raise

@@ -27,26 +27,30 @@ def architecture_text(value: str) -> str:
     return load_architecture_text(value)
 
 
-def arch_spec(value: str, name: str | None = None) -> ArchSpec:
-    """The checked spec of an `--arch` value, named `name` or by `default_run_name`. Checked
-    as written, so a written input size (`Conv2d(1, 16, 3)`) is held against the inferred one;
-    the spec's `source` is the canonical string."""
+def arch_spec(value: str, name: str | None = None, shape=(1, 28, 28), classes=10) -> ArchSpec:
+    """The checked spec of an `--arch` value, named `name` or by `default_run_name`, for the
+    data set's image `shape` (C, H, W) and `classes`. Checked as written, so a written input
+    size (`Conv2d(1, 16, 3)`) is held against the inferred one; the spec's `source` is the
+    canonical string."""
     text = architecture_text(value)
-    return spec_from_string(text, name or default_run_name(text))
+    name = name or default_run_name(text)
+    return spec_from_string(text, name, input_shape=tuple(shape), classes=classes)
 
 
-def arch_fields(value: str | None, name: str | None) -> dict:
+def arch_fields(value: str | None, name: str | None, shape=(1, 28, 28), classes=10) -> dict:
     """The `TrainConfig` fields for `--arch value [--name name]`: {} without --arch; a built-in
     model's name is that model (`--arch cnn3` trains `--model cnn3`, with its layer names)."""
     if value is None:
         return {}
     if value.strip() in PRESETS:
         return {"model": value.strip(), "arch": None}
-    spec = arch_spec(value, name)
+    spec = arch_spec(value, name, shape, classes)
     return {"model": spec.name, "arch": spec.source}
 
 
-def named_archs(values: list[str], builtin: tuple[str, ...]) -> dict[str, str]:
+def named_archs(
+    values: list[str], builtin: tuple[str, ...], shape=(1, 28, 28), classes=10
+) -> dict[str, str]:
     """`NAME="LAYERS"` values of `cnnlab run --arch` -> {NAME: canonical string}."""
     archs: dict[str, str] = {}
     for value in values:
@@ -59,5 +63,5 @@ def named_archs(values: list[str], builtin: tuple[str, ...]) -> dict[str, str]:
             )
         if name in archs or name in builtin or name in MODEL_NAMES:
             raise UserError(f"the name {name!r} of --arch is already taken; choose another one.")
-        archs[name] = arch_spec(text, name).source
+        archs[name] = arch_spec(text, name, shape, classes).source
     return archs

@@ -190,19 +190,62 @@ def add_data_dir(parser: argparse.ArgumentParser, help: str = DATA_DIR_HELP) -> 
 
 
 def dataset_name(text: str) -> str:
-    """A `type=` for `--dataset`: a named set of `cnnlab.data.datasets.IDX_SETS`."""
+    """A `type=` for `--dataset`: a named set of `cnnlab.data.datasets.IDX_SETS`, or the path
+    of a folder (whether it holds pictures is checked when it is read)."""
     from cnnlab.data.datasets import IDX_SETS
 
-    return _one_of("data set", tuple(IDX_SETS), text)
+    if text.strip() in IDX_SETS:
+        return text.strip()
+    if not os.path.lexists(text):
+        raise argparse.ArgumentTypeError(
+            f"must be one of {', '.join(IDX_SETS)} or the path of a folder of pictures, "
+            f"not {_shown(text)}."
+        )
+    return text
+
+
+def fraction(text: str) -> float:
+    """A `type=` for a number above 0 and below 1 (`--test-fraction`)."""
+    what = "a number above 0 and below 1"
+    value = _finite(text, what)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be {what}, not {text}.")
+    return value
 
 
 def add_dataset(parser: argparse.ArgumentParser) -> None:
+    """--dataset and the options of a folder data set."""
+    d = TrainConfig()
     parser.add_argument(
         "--dataset",
         type=dataset_name,
-        default=TrainConfig().dataset,
-        metavar="NAME",
-        help="mnist, fashion-mnist or kmnist (--data-dir then names the directory of its files)",
+        default=d.dataset,
+        metavar="NAME|PATH",
+        help="mnist, fashion-mnist or kmnist (--data-dir then names the directory of its "
+        "files), or a folder of pictures: PATH/<class>/<pictures>, or PATH/train/<class>/... "
+        "and PATH/test/<class>/...",
+    )
+    parser.add_argument(
+        "--image-size",
+        type=whole_number(4),
+        default=None,
+        help="a folder's pictures are scaled (aspect kept, padded) to this many pixels a side "
+        "(default: the longer side most pictures have, at most 64)",
+    )
+    parser.add_argument(
+        "--channels",
+        type=int,
+        choices=(1, 3),
+        default=None,
+        help="a folder's pictures in grey (1) or colour (3) (default: 3 if any picture has "
+        "colour, else 1)",
+    )
+    parser.add_argument(
+        "--test-fraction",
+        type=fraction,
+        default=d.test_fraction,
+        help="a folder without a test/ folder: the share of each class held out for testing, "
+        "drawn with a fixed seed",
     )
 
 

@@ -43,14 +43,26 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from cnnlab.data import normalize
-    from cnnlab.data.source import load_dataset, training_statistics
+    from cnnlab.data.source import (
+        check_fits,
+        folder_options,
+        image_shape,
+        load_dataset,
+        training_statistics,
+    )
+    from cnnlab.models import resolve_spec
     from cnnlab.text import count_noun, text_table
     from cnnlab.training.engines import ENGINES, REFERENCE
     from cnnlab.training.parity import run_parity
 
-    model = arch_spec(args.arch) if args.arch is not None else args.model
+    data = load_dataset(args.dataset, args.data_dir, progress=True, folder=folder_options(args))
+    shape, classes = image_shape(data), len(data.dataset.class_names)
+    if args.arch is not None:
+        model = arch_spec(args.arch, None, shape, classes)
+    else:
+        model = resolve_spec(args.model, None, shape, classes)
+    check_fits(model, classes, args.dataset)
     ENGINES[REFERENCE].require()
-    data = load_dataset(args.dataset, args.data_dir, progress=True)
     images = data.train_images[:20000]
     result = run_parity(
         model,

@@ -80,9 +80,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from cnnlab.data.source import folder_options, shape_and_classes
     from cnnlab.pipeline import RunPlan, comparison_table, run_comparison
 
-    archs = named_archs(args.arch, builtin=args.models)
+    shape, classes = shape_and_classes(args.dataset, folder_options(args))
+    archs = named_archs(args.arch, args.models, shape, classes)
     out = Path(args.out) if args.out else Path("runs/quick" if args.quick else "runs")
     plan = RunPlan(
         models=(*args.models, *archs),
@@ -95,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         data_dir=args.data_dir,
         dataset=args.dataset,
+        folder=folder_options(args),
         quiet=args.quiet,
         seeds=args.seeds,
         train_size=args.train_size,

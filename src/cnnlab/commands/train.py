@@ -85,11 +85,13 @@ def _noting(action_class: type) -> type:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cnnlab.data.source import folder_options, shape_and_classes
     from cnnlab.rundir import RunDir
     from cnnlab.text import count_noun
     from cnnlab.training.trainer import train
 
-    config = config_from_args(args, **arch_fields(args.arch, args.name))
+    shape, classes = shape_and_classes(args.dataset, folder_options(args))
+    config = config_from_args(args, **arch_fields(args.arch, args.name, shape, classes))
     if config.plain and config.engine != SCRATCH:
         raise UserError(
             f"--plain is the {SCRATCH} engine's option; leave it out for {config.engine}."

@@ -7,6 +7,7 @@ engines exist is the registry's business (`cnnlab.training.engines.ENGINES`).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
 from cnnlab.models.arch_spec import spec_from_string
@@ -18,14 +19,26 @@ MODEL_NAMES: tuple[str, ...] = tuple(ARCHITECTURES)
 COMPARISON_MODELS: tuple[str, ...] = ("cnn2", "cnn3", "mlp3")
 
 
-def resolve_spec(model: str | ArchSpec, arch: str | None = None) -> ArchSpec:
+def resolve_spec(
+    model: str | ArchSpec,
+    arch: str | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    classes: int = 10,
+) -> ArchSpec:
     """The spec of a run: its architecture string `arch` (named `model`) when given, else the
-    built-in model `model`. A run's config holds both fields, so this rebuilds any run's net."""
+    built-in model `model`, for images of `input_shape` (C, H, W; default 1 x 28 x 28) and
+    `classes` classes (an `arch` is checked against both). A run's config holds them all, so
+    this rebuilds any run's net."""
     if isinstance(model, ArchSpec):
-        return model
-    if arch is not None:
-        return spec_from_string(arch, model)
-    return get_spec(model)
+        spec = model
+    elif arch is not None:
+        shape = {} if input_shape is None else {"input_shape": tuple(input_shape)}
+        spec = spec_from_string(arch, model, classes=classes, **shape)
+    else:
+        spec = get_spec(model)
+    if input_shape is not None:
+        spec = dataclasses.replace(spec, input_shape=tuple(input_shape))
+    return spec
 
 
 def build_model(name_or_spec: str | ArchSpec, engine: str = "scratch", seed: int = 0):

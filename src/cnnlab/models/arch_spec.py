@@ -61,12 +61,15 @@ def spec_from_string(
     *,
     names: tuple[str, ...] | None = None,
     description: str | None = None,
+    input_shape: tuple[int, ...] = INPUT_SHAPE,
+    classes: int = CLASSES,
 ) -> ArchSpec:
-    """The `ArchSpec` of an architecture string, checked against a 1x28x28 image.
+    """The `ArchSpec` of an architecture string, checked against an image of `input_shape`
+    (C, H, W; MNIST's 1x28x28 by default) and a data set of `classes` classes.
 
     `names` overrides the derived layer names (the built-ins keep `fc`, not `fc1`). Raises
     `UserError` for a string that does not parse, a layer that does not fit the shape it
-    receives, or a last layer that does not give 10 scores.
+    receives, or a last layer that does not give one score per class.
     """
     calls = parse_architecture(text)
     names = tuple(names) if names is not None else tuple(layer_names(calls))
@@ -76,16 +79,16 @@ def spec_from_string(
         LayerSpec(n, call.kind, spec_kwargs(call)) for n, call in zip(names, calls, strict=True)
     )
     source = canonical_string(calls)
-    draft = ArchSpec(name, description or "", layers, source=source)
+    draft = ArchSpec(name, description or "", layers, source=source, input_shape=input_shape)
     shaped = _shapes_or_explain(draft)
     _check_input_sizes(calls, shaped)
     last = shaped[-1]
-    if last.out_shape != (CLASSES,):
+    if last.out_shape != (classes,):
         size = " × ".join(map(str, last.out_shape))
         raise UserError(
             f"The architecture's last layer {len(shaped)} ({last.spec.name}, {last.spec.kind}) "
-            f"gives a {size} output, but a digit classifier needs {CLASSES} scores; end it with "
-            f"Flatten Linear({CLASSES})."
+            f"gives a {size} output, but a classifier of {classes} classes needs {classes} "
+            f"scores; end it with Flatten Linear({classes})."
         )
     feature_layer, head = feature_layer_and_head(shaped)
     return ArchSpec(
@@ -95,6 +98,7 @@ def spec_from_string(
         feature_layer=feature_layer,
         head=head,
         source=source,
+        input_shape=tuple(input_shape),
     )
 
 
@@ -102,7 +106,7 @@ def _shapes_or_explain(spec: ArchSpec) -> list[ShapedLayer]:
     try:
         return infer_shapes(spec)
     except ShapeError as err:
-        image = " × ".join(map(str, INPUT_SHAPE))
+        image = " × ".join(map(str, spec.input_shape))
         raise UserError(f"The architecture does not fit a {image} image: {err}.") from None
 
 

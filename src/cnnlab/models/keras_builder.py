@@ -22,7 +22,7 @@ import os
 
 from cnnlab.errors import UserError
 from cnnlab.models.layers import KINDS
-from cnnlab.models.shapes import INPUT_SHAPE, ShapedLayer, infer_shapes
+from cnnlab.models.shapes import ShapedLayer, infer_shapes
 from cnnlab.models.spec import ArchSpec
 from cnnlab.scratch.im2col import pair
 
@@ -114,7 +114,7 @@ def build(spec: ArchSpec, seed: int = 0):
     from cnnlab.models.scratch_builder import build as build_scratch
 
     keras = import_keras()
-    inputs = keras.Input(INPUT_SHAPE, dtype=DTYPE, name="image")  # (N, 1, 28, 28)
+    inputs = keras.Input(spec.input_shape, dtype=DTYPE, name="image")  # (N, C, H, W)
     x = inputs
     for layer in infer_shapes(spec):
         for keras_layer in _make(keras, layer, seed):

@@ -23,12 +23,13 @@ class ShapedLayer:
     parameters: int
 
 
-def infer_shapes(spec: ArchSpec, input_shape: tuple[int, ...] = INPUT_SHAPE) -> list[ShapedLayer]:
-    """Every layer's sizes for an input of `input_shape` (C, H, W).
+def infer_shapes(spec: ArchSpec, input_shape: tuple[int, ...] | None = None) -> list[ShapedLayer]:
+    """Every layer's sizes for an input of `input_shape` (C, H, W; default: the spec's own,
+    the data set's image shape).
 
     Raises ShapeError naming the first layer that does not fit the shape it receives.
     """
-    shape, out = tuple(input_shape), []
+    shape, out = tuple(input_shape or spec.input_shape), []
     for position, layer in enumerate(spec.layers, start=1):
         try:
             inferred, out_shape, params = KINDS[layer.kind].shape(shape, layer.kwargs)

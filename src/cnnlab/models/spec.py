@@ -39,3 +39,4 @@ class ArchSpec:
     feature_layer: str | None = None
     head: str | None = None  # "flatten_linear" or "gap_linear": how the scores use the map
     source: str | None = None  # the canonical architecture string it was built from
+    input_shape: tuple[int, ...] = (1, 28, 28)  # (C, H, W) of one image: the data set's

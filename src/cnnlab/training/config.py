@@ -38,7 +38,10 @@ class TrainConfig:
     out: str = "runs"
     name: str | None = None  # None: "<model>-<engine>"
     data_dir: str | None = None
-    dataset: str = "mnist"  # a named set of cnnlab.data.datasets
+    dataset: str = "mnist"  # a named set of cnnlab.data.datasets, or a folder of pictures
+    image_size: int | None = None  # a folder's pictures: side in pixels (None: from the pictures)
+    channels: int | None = None  # a folder's pictures: 1 or 3 (None: from the pictures)
+    test_fraction: float = 0.2  # a folder without a test/ folder: the test share of each class
     dry_run: bool = False
     plain: bool = False  # NumPy engine: the layers as written, none of its speed rewrites
     allow_big: bool = False  # lift the size limits (training.size_limits)

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnlab.data import Mnist, normalize, split_train_val
-from cnnlab.data.source import data_record, load_dataset, training_statistics
+from cnnlab.data.source import data_record, folder_options, load_dataset, training_statistics
 from cnnlab.errors import UserError
+from cnnlab.training.config import TrainConfig
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,12 +54,21 @@ def check_split_sizes(available: int, val_size: int, train_size: int | None = No
         )
 
 
+def adapted_val_size(val_size: int, available: int, classes: int) -> int:
+    """The default `val_size` (5000, a twelfth of MNIST's training set) for a smaller set:
+    a twelfth of its training images, at least one per class; any other value is kept."""
+    if val_size != TrainConfig.val_size or available >= 12 * val_size:
+        return val_size
+    return max(classes, round(available / 12))
+
+
 def load_splits(cfg, progress: bool = True) -> Splits:
     """The splits of a resolved `TrainConfig`: `val_size` images held out of the training set,
     stratified and seeded by `seed`; `train_size` keeps a seeded subset of the rest."""
-    data = load_dataset(cfg.dataset, cfg.data_dir, progress=progress)
-    check_split_sizes(len(data.train_labels), cfg.val_size, cfg.train_size)
-    train_idx, val_idx = split_train_val(data.train_labels, cfg.val_size, cfg.seed)
+    data = load_dataset(cfg.dataset, cfg.data_dir, progress=progress, folder=folder_options(cfg))
+    val_size = adapted_val_size(cfg.val_size, len(data.train_labels), len(data.dataset.class_names))
+    check_split_sizes(len(data.train_labels), val_size, cfg.train_size)
+    train_idx, val_idx = split_train_val(data.train_labels, val_size, cfg.seed)
     if cfg.train_size is not None:
         # a seeded subset, so a --train-size run sees the same images every time
         subset = np.random.default_rng([cfg.seed, 1]).permutation(len(train_idx))

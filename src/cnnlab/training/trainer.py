@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from cnnlab.data import iterate_batches, num_batches
-from cnnlab.data.source import check_same_data
+from cnnlab.data.source import check_fits, check_same_data, folder_options, shape_and_classes
 from cnnlab.errors import UserError
 from cnnlab.models import resolve_spec
 from cnnlab.models.shapes import parameter_count, summary_markdown
@@ -108,7 +108,7 @@ def _prepare(run: RunDir, cfg: TrainConfig, resume: bool, force: bool, given) ->
 def _config_record(cfg: TrainConfig, engine: Engine, splits: Splits) -> dict:
     return asdict(cfg) | {
         "device": str(engine.device),
-        "parameters": parameter_count(resolve_spec(cfg.model, cfg.arch)),
+        "parameters": parameter_count(run_spec(cfg)),
         "data": splits.record(),
         "versions": library_versions(),
         "created": now_iso(),
@@ -153,9 +153,18 @@ def train(
     return run.path
 
 
+def run_spec(cfg: TrainConfig):
+    """The network of `cfg` for its data set's images and classes; one sentence when it does
+    not fit them."""
+    shape, classes = shape_and_classes(cfg.dataset, folder_options(cfg))
+    spec = resolve_spec(cfg.model, cfg.arch, shape, classes)
+    check_fits(spec, classes, cfg.dataset)
+    return spec
+
+
 def _train_locked(run: RunDir, cfg: TrainConfig, resume, force, quiet, given) -> None:
     cfg = _prepare(run, cfg, resume, force, given)
-    spec = resolve_spec(cfg.model, cfg.arch)
+    spec = run_spec(cfg)
     check_size(spec, cfg.batch_size, cfg.allow_big)  # before any weight is allocated
     with engine_class(cfg.engine).threads(cfg.threads):
         engine = make_engine(
@@ -229,7 +238,7 @@ def _steps_per_epoch(cfg: TrainConfig, spec, images: int) -> int:
 def _fit(cfg, engine: Engine, run: RunDir, position: Position, resuming, splits, quiet):
     """Train from `position` to the last epoch, checkpointing after every epoch and on a stop;
     returns where training ends. Each epoch's record is flushed before its checkpoint."""
-    spec = resolve_spec(cfg.model, cfg.arch)
+    spec = run_spec(cfg)
     steps_per_epoch = _steps_per_epoch(cfg, spec, len(splits.train[1]))
     total_steps = steps_per_epoch * cfg.epochs
     lr_at = partial(learning_rate, cfg.lr_schedule, cfg.lr, total_steps=total_steps)

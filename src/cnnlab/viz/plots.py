@@ -67,8 +67,14 @@ def save_png(array: np.ndarray, path: str | os.PathLike) -> None:
 
 
 def show_digit(ax, image: np.ndarray) -> None:
-    """A 28x28 uint8 digit on an axis: grey levels as stored, pixels as squares, no ticks."""
-    ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    """A uint8 image on an axis, (H, W) grey or (3, H, W) colour (channels first, as the
+    networks take it): levels as stored, pixels as squares, no ticks."""
+    if image.ndim == 3 and image.shape[0] == 3:
+        ax.imshow(image.transpose(1, 2, 0), interpolation="nearest")  # (H, W, 3) RGB
+    else:
+        ax.imshow(
+            image.reshape(image.shape[-2:]), cmap="gray", vmin=0, vmax=255, interpolation="nearest"
+        )
     ax.set_xticks([])
     ax.set_yticks([])
 
