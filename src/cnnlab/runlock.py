@@ -139,3 +139,30 @@ def replace_held(target: Path, staging: Path) -> None:
         raise
     old_fd, _HELD[key] = _HELD[key], new_fd
     os.close(old_fd)
+
+
+def _holder(path: Path) -> str | None:
+    """The PID holding run directory `path`'s lock, or None when it is free (or no lock file
+    exists); looks without creating or writing anything, one file open at a time."""
+    try:
+        fd = os.open(path / LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+    finally:
+        os.close(fd)  # releases the shared lock taken just to look
+    return None
+
+
+def refuse_busy(paths: Iterable[str | os.PathLike]) -> None:
+    """One UserError naming every directory of `paths` another process holds; nothing is
+    created, and no more than one file is open at a time however many paths there are."""
+    busy = [f"{p} (PID {h})" for p in map(Path, paths) if (h := _holder(p)) is not None]
+    if busy:
+        raise UserError(
+            f"another cnnlab process is using {', '.join(busy)}; nothing was changed; "
+            "wait for it to finish, or choose another --out."
+        )

@@ -3,11 +3,22 @@
 Both paths submit `train_task` (cnnlab.grid.tasks) and install each finished run directory into
 `out` on the client as soon as it comes back. A run that fails is reported in one sentence and
 the others go on; what failed never lands in `out`.
+
+Ctrl-C or SIGTERM stops the whole grid: the local worker processes (each in its own process
+group, so only this process decides) are asked to stop after their current step, and what they
+return is installed as an unfinished run whose checkpoint `cnnlab run` continues; a second
+Ctrl-C kills them. No worker outlives this process: one whose parent dies gets SIGTERM.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
+import re
+import signal
+import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -18,6 +29,8 @@ from cnnlab.errors import UserError
 from cnnlab.grid.tasks import RunFiles, install_run, train_task
 
 CONNECT_TIMEOUT_S = 10  # how long to wait for a Dask scheduler before giving up
+# [tcp|tls|ws|wss|ucx://]HOST:PORT, HOST a name, an IPv4 address or an [IPv6] address
+SCHEDULER_ADDRESS = re.compile(r"((tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[\w.-]+):(\d{1,5})")
 DASK_RETRIES = 1  # a task whose worker died is run once more on another worker
 
 
@@ -46,7 +59,7 @@ def _collect(done, task: GridTask, out: Path, result: GridResult, log: Callable)
     """Install one finished task's files, or record why it failed."""
     try:
         files = done()
-    except Exception as err:  # anything a worker raised, or the worker's death
+    except (Exception, KeyboardInterrupt) as err:  # what a worker raised, or its death
         result.failed[task.name] = f"{task.label} failed: {_reason(err)}."
         log(f"{task.label}: FAILED ({_reason(err)})")
         return
@@ -58,16 +71,102 @@ def run_in_processes(tasks: list[GridTask], workers: int, out: Path, log: Callab
     """`tasks` in `workers` local processes (forkserver: no copy of the parent's threads)."""
     result = GridResult()
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {pool.submit(train_task, t.config, t.files): t for t in tasks}
-        for task in tasks:
-            log(f"{task.label}: queued for one of {workers} processes")
-        for future in as_completed(futures):
-            _collect(future.result, futures[future], out, result, log)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_setup)
+    futures = {}
+    try:
+        with _sigterm_interrupts():
+            futures = {pool.submit(train_task, t.config, t.files): t for t in tasks}
+            for task in tasks:
+                log(f"{task.label}: queued for one of {workers} processes")
+            for future in as_completed(futures):
+                _collect(future.result, futures[future], out, result, log)
+    except KeyboardInterrupt:
+        _stop_pool(pool, futures, out, result, log)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return result
 
 
+def _worker_setup() -> None:
+    """In each worker process: its own process group (a terminal's Ctrl-C reaches only the
+    parent, which stops the workers in order), SIGTERM when its parent dies (Linux), and
+    SIGTERM as a stop request before training has installed its own handler."""
+    os.setpgrp()
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _interrupt)
+    # A stopped training's own message names the worker's temporary folder, which is gone
+    # by the time anyone reads it; the parent says where each checkpoint really is.
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the worker's stderr until it exits)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """SIGTERM stops the grid the way Ctrl-C does (as KeyboardInterrupt in this thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set a handler
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_pool(pool, futures: dict, out: Path, result: GridResult, log: Callable) -> None:
+    """Cancel what has not started, ask every worker to stop after its current step, and
+    install what they return (unfinished runs with their checkpoints); a second Ctrl-C kills
+    the workers at once."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    running = [f for f in futures if not f.cancel() and not f.done()]
+    try:
+        with _sigterm_interrupts():
+            for process in processes:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGTERM)
+            for future in as_completed(running):
+                with contextlib.suppress(Exception):
+                    _collect(future.result, futures[future], out, result, log)
+    except KeyboardInterrupt:
+        for process in processes:
+            process.kill()
+    stopped = [str(out / name) for name in result.installed if not _complete(out / name)]
+    where = f"checkpoints kept in {', '.join(stopped)}" if stopped else "no checkpoint kept"
+    print(
+        f"cnnlab: grid stopped: {len(result.installed)} run(s) installed, {where}; run the same "
+        "command again to continue.",
+        file=sys.stderr,
+    )
+
+
+def _complete(run_dir: Path) -> bool:
+    from cnnlab.rundir import RunDir
+
+    return bool(RunDir(run_dir).status().get("complete"))
+
+
+def check_scheduler(address: str) -> None:
+    """One sentence, at once, for a --scheduler that is not an address (Dask's client would
+    spend 20 s failing on it, then print a traceback)."""
+    match = SCHEDULER_ADDRESS.fullmatch(address)
+    if match is None or not 0 < int(match.group(4)) < 65536:
+        raise UserError(
+            f"--scheduler {address!r} is not a scheduler address; give tcp://HOST:PORT, "
+            "e.g. tcp://127.0.0.1:8786."
+        )
+
+
 def _dask_client(scheduler: str):
+    check_scheduler(scheduler)
     try:
         from distributed import Client
     except ImportError:
@@ -102,8 +201,18 @@ def run_on_dask(tasks: list[GridTask], scheduler: str, out: Path, log: Callable)
             )
             futures[future] = task
             log(f"{task.label}: submitted to {scheduler}")
-        for future in dask_completed(list(futures), loop=client.loop):
-            _collect(future.result, futures[future], out, result, log)
+        with _sigterm_interrupts():
+            for future in dask_completed(list(futures), loop=client.loop):
+                _collect(future.result, futures[future], out, result, log)
+    except KeyboardInterrupt:
+        client.cancel(list(futures))  # a task already running finishes there, unused
+        print(
+            f"cnnlab: grid stopped: the trainings left on {scheduler} were cancelled; "
+            f"{len(result.installed)} finished run(s) are in {out}; run the same command "
+            "again to train the rest.",
+            file=sys.stderr,
+        )
+        raise
     finally:
         client.close()
     return result

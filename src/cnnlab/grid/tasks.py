@@ -68,7 +68,12 @@ def train_task(config: dict, files: RunFiles) -> RunFiles:
         cfg = TrainConfig.from_dict(config | {"out": scratch_dir})
         run_dir = Path(scratch_dir) / cfg.resolved().name
         unpack_run(_here(files, cfg), run_dir)
-        finished = train(cfg, resume=bool(files), quiet=True)
+        try:
+            finished = train(cfg, resume=bool(files), quiet=True)
+        except KeyboardInterrupt:  # asked to stop (the grid's SIGTERM): return what is saved
+            if not RunDir(run_dir).checkpoint(cfg.engine).is_file():
+                raise
+            finished = run_dir
         return pack_run(finished)
 
 
