@@ -268,3 +268,62 @@ def test_png_webp_and_gif_pictures_answer_as_cnnlab_predict_does(
     drop_file(page, picture, mime)
     assert "scaled from 1600×1200" in page.text_content("#sent")
     assert predictions(page) == cli_predictions(trained_runs, picture)
+
+
+# -- what a student sees first, the training charts, the inside view's hint ----------------
+
+
+def test_no_broken_image_icon_before_the_first_stroke(page, server):
+    fresh = page.context.browser.new_page()
+    fresh.goto(server)
+    fresh.wait_for_selector("body[data-ready=true]")
+    broken = fresh.evaluate(
+        """[...document.querySelectorAll('img')]
+             .filter((img) => getComputedStyle(img).visibility !== 'hidden')
+             .filter((img) => !(img.complete && img.naturalWidth > 0))
+             .map((img) => img.id || img.className)"""
+    )
+    fresh.close()
+    assert broken == []
+
+
+def test_training_charts_keep_their_labels_inside_and_the_legend_off_the_curves(page):
+    page.click("button[data-view=curves]")
+    page.wait_for_selector("body[data-curves]")
+    # Per chart: its size, the plot area, and every text's box (x, y, right, bottom).
+    charts = page.evaluate(
+        """[...document.querySelectorAll('#curves svg')].map((svg) => {
+             const box = (b) => [b.x, b.y, b.x + b.width, b.y + b.height];
+             return {
+               size: [svg.width.baseVal.value, svg.height.baseVal.value],
+               area: box(svg.querySelector('rect.plot-area').getBBox()),
+               texts: [...svg.querySelectorAll('text')].map((t) =>
+                 [t.textContent, t.getAttribute('class'), box(t.getBBox())]),
+             };
+           })"""
+    )
+    assert len(charts) == 4
+    for chart in charts:
+        (width, height), (ax, ay, aright, abottom) = chart["size"], chart["area"]
+        for text, _, (x, y, right, bottom) in chart["texts"]:
+            assert x >= 0, text  # every label inside the chart
+            assert y >= 0, text
+            assert right <= width, text
+            assert bottom <= height, text
+            on_curves = x < aright and right > ax and y < abottom and bottom > ay
+            assert not on_curves, text
+        assert [cls for _, cls, _ in chart["texts"]].count("tick y") >= 3
+        assert "epoch" in [text for text, _, _ in chart["texts"]]
+    legend = page.evaluate(
+        "[...document.querySelectorAll('#curve-legend li')].map((li) => li.textContent)"
+    )
+    assert legend == list(RUNS)
+
+
+def test_the_hover_hint_shows_only_where_there_are_maps(page):
+    draw(page, 7)
+    page.click("button[data-view=inside]")
+    for run, maps in (("mlp3-scratch", False), ("cnn2-scratch", True)):
+        page.select_option("#inside-run", run)
+        page.wait_for_function(f"document.body.dataset.inside === '{run}'")
+        assert page.is_visible("#hover-hint") == maps

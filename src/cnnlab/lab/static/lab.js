@@ -4,7 +4,8 @@
 const $ = (selector) => document.querySelector(selector);
 const canvas = $("#canvas");
 const pen = canvas.getContext("2d");
-const state = { runs: [], undo: [], timer: null, lastInput: null, insideLayers: [], picture: null };
+const state = { runs: [], undo: [], timer: null, lastInput: null, insideLayers: [], picture: null,
+  predictAsked: 0, insideAsked: 0 };  // request counters: only the latest answer is shown
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -92,68 +93,6 @@ function loadPicture(url, invert) {  // a 28x28 test image, drawn into the pad
   img.src = url;
 }
 
-// -- a dropped or pasted picture: scaled here, so a 12 MB phone photo is sent like a drawing --
-
-const PICTURE_SIDE = 1024;  // the longest side a picture is sent at, at most
-const PICTURE_BYTES = 1.5 * 2 ** 20;  // under the server's 2 MB bound on a request body
-const SMALLER_SIDES = [1024, 768, 512, 384];
-
-function encode(bitmap, side, type) {
-  const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
-  const out = document.createElement("canvas");
-  out.width = Math.max(1, Math.round(bitmap.width * scale));
-  out.height = Math.max(1, Math.round(bitmap.height * scale));
-  const ctx = out.getContext("2d");
-  ctx.imageSmoothingQuality = "high";
-  ctx.drawImage(bitmap, 0, 0, out.width, out.height);
-  return new Promise((resolve) => out.toBlob(
-    (blob) => resolve({ blob, width: out.width, height: out.height }), type, 0.9));
-}
-
-async function scaledPicture(bitmap) {
-  // PNG keeps transparency (the server reads a light digit on a transparent background);
-  // a photo's noise makes PNG large, so then WebP, lossy, at smaller sizes until it fits.
-  const png = await encode(bitmap, PICTURE_SIDE, "image/png");
-  if (png.blob.size <= PICTURE_BYTES) return png;
-  let last = png;
-  for (const side of SMALLER_SIDES) {
-    last = await encode(bitmap, side, "image/webp");
-    if (last.blob.size <= PICTURE_BYTES) return last;
-  }
-  return last;  // the server answers its 413 sentence if even this is too large
-}
-
-function showOnPad(bitmap) {  // the whole picture, aspect kept, on the white pad
-  const scale = Math.min(canvas.width / bitmap.width, canvas.height / bitmap.height);
-  const w = bitmap.width * scale, h = bitmap.height * scale;
-  clearPad();
-  pen.drawImage(bitmap, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
-}
-
-function kilobytes(bytes) { return bytes < 2 ** 20 ? `${Math.round(bytes / 1024)} KB` : `${(bytes / 2 ** 20).toFixed(1)} MB`; }
-
-async function dropPicture(file) {
-  let bitmap;
-  try {
-    // EXIF orientation applied: a phone photo taken upright is upright here.
-    bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
-  } catch {
-    status(`${file.name || "the pasted picture"} is not a picture this browser can read`);
-    return;
-  }
-  const picture = await scaledPicture(bitmap);
-  state.undo.push(snapshot());
-  showOnPad(bitmap);
-  const kind = picture.blob.type.replace("image/", "").toUpperCase();
-  const scaled = picture.width === bitmap.width && picture.height === bitmap.height
-    ? "not scaled" : `scaled from ${bitmap.width}×${bitmap.height}`;
-  $("#sent").textContent = `sent ${picture.width}×${picture.height} ${kind}, ` +
-    `${kilobytes(picture.blob.size)} (${scaled}; the file was ${kilobytes(file.size)})`;
-  bitmap.close();
-  state.picture = picture.blob;
-  schedulePredict();
-}
-
 function usePad() {  // from now on the pad's drawing is what is sent
   state.picture = null;
   $("#sent").textContent = "";
@@ -174,8 +113,10 @@ function canvasBlob() { return new Promise((resolve) => canvas.toBlob(resolve, "
 
 async function predict() {
   const body = state.picture || await canvasBlob();
+  const asked = ++state.predictAsked;
   try {
     const answer = await api("/api/predict", { method: "POST", body, headers: { "Content-Type": body.type } });
+    if (asked !== state.predictAsked) return;  // an answer to an older picture comes too late
     state.lastInput = body;
     $("#input").src = answer.input;
     for (const result of answer.runs) showAnswer(result);
@@ -251,15 +192,18 @@ function showAnswer(result) {
 async function inside() {
   const runId = $("#inside-run").value;
   if (!runId || !state.lastInput) { $("#layers").textContent = "Draw a digit first."; return; }
+  const asked = ++state.insideAsked;
   try {
     const answer = await api(`/api/activations/${encodeURIComponent(runId)}`,
       { method: "POST", body: state.lastInput, headers: { "Content-Type": state.lastInput.type } });
+    if (asked !== state.insideAsked) return;  // a later request (another run chosen) wins
     bars(answer.probabilities, $("#scores"));
     $("#filters").replaceChildren(answer.filters
       ? el("img", { src: answer.filters.image, style: `width:${8 * imageWidth(answer.filters)}px`, alt: "first-layer filters" })
       : "no conv layer");
     state.insideLayers = answer.layers;
     $("#layers").replaceChildren(...answer.layers.map(layerView));
+    $("#hover-hint").hidden = !answer.layers.some((layer) => layer.shape.length === 3);
     document.body.dataset.inside = answer.run;
   } catch (error) { status(error.message); }
 }
@@ -270,7 +214,8 @@ function imageWidth(filters) {  // filters.shape: (C_out, 1, k, k), tiled with 1
 }
 
 function layerView(layer) {
-  const caption = el("div", { class: "meta" }, `${layer.name} (${layer.kind}) ${layer.shape.join("×")}`);
+  const colours = layer.signed ? " · blue < 0 < red" : "";
+  const caption = el("div", { class: "meta" }, `${layer.name} (${layer.kind}) ${layer.shape.join("×")}${colours}`);
   if (layer.shape.length === 1) {
     return el("div", { class: "layer" }, caption, el("img", { class: "strip", src: layer.image, alt: layer.name }));
   }
@@ -337,42 +282,16 @@ async function openCell(runId, t, p) {
 
 // -- training curves ---------------------------------------------------------------------
 
-const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
-
-function plot(title, series, key) {
-  const W = 420, H = 240, pad = 36;
-  const points = series.flatMap((s) => s.epochs.map((e, n) => [e, s[key][n]]).filter(([, v]) => v != null));
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("width", W); svg.setAttribute("height", H);
-  if (!points.length) { svg.innerHTML = `<text x="20" y="30">${title}: no epochs recorded</text>`; return svg; }
-  const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
-  const [x0, x1] = [Math.min(...xs, 0), Math.max(...xs, 1)];
-  const [y0, y1] = [Math.min(...ys), Math.max(...ys) + 1e-9];
-  const X = (x) => pad + (W - 2 * pad) * (x - x0) / (x1 - x0);
-  const Y = (y) => H - pad - (H - 2 * pad) * (y - y0) / (y1 - y0 || 1);
-  let html = `<text x="${pad}" y="18" font-weight="bold">${title}</text>` +
-    `<text x="4" y="${pad}" font-size="10">${y1.toFixed(3)}</text><text x="4" y="${H - pad}" font-size="10">${y0.toFixed(3)}</text>` +
-    `<text x="${W - pad}" y="${H - 8}" font-size="10">epoch ${x1}</text>`;
-  series.forEach((s, n) => {
-    const line = s.epochs.map((e, m) => [e, s[key][m]]).filter(([, v]) => v != null);
-    const d = line.map(([x, y], m) => `${m ? "L" : "M"}${X(x)},${Y(y)}`).join(" ");
-    html += `<path d="${d}" fill="none" stroke="${COLOURS[n % 8]}" stroke-width="2"/>`;
-    html += line.map(([x, y]) => `<circle cx="${X(x)}" cy="${Y(y)}" r="3" fill="${COLOURS[n % 8]}"/>`).join("");
-    html += `<text x="${W - 150}" y="${30 + 13 * n}" font-size="11" fill="${COLOURS[n % 8]}">${s.run}</text>`;
-  });
-  svg.innerHTML = html;
-  return svg;
-}
-
 async function curves() {
   const ids = [...document.querySelectorAll("#curve-runs input:checked")].map((box) => box.value);
   const answer = await api(`/api/curves?runs=${ids.map(encodeURIComponent).join(",")}`);
   const readable = answer.runs.filter((run) => !run.error);
   const notes = [answer.note, ...answer.runs.filter((run) => run.error).map((run) => `${run.run}: ${run.error}`)]
     .filter(Boolean).map((text) => el("p", { class: "warning" }, text));
-  $("#curves").replaceChildren(...notes, ...[["train_loss", "training loss"], ["val_loss", "validation loss"],
+  $("#curves").replaceChildren(...notes, legend(readable), ...[["train_loss", "training loss"], ["val_loss", "validation loss"],
     ["train_accuracy", "training accuracy"], ["val_accuracy", "validation accuracy"]]
     .map(([key, title]) => plot(title, readable, key)));
+  document.body.dataset.curves = String(readable.length);
 }
 
 // -- views -------------------------------------------------------------------------------
