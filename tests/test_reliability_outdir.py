@@ -257,3 +257,13 @@ def test_installing_keeps_the_users_files_in_the_run(tmp_path):
     assert (run / "cam" / "sketch.png").read_bytes() == b"mine too"
     assert (run / "checkpoint.npz").read_bytes() == b"new weights"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # no staging folder left
+
+
+def test_metrics_are_never_appended_through_a_link(tmp_path):
+    run = _cnnlab_run(tmp_path / "run")
+    thesis = tmp_path / "thesis.tex"
+    thesis.write_text("years of work")
+    (run / "metrics.jsonl").symlink_to(thesis)
+    with pytest.raises(UserError, match="is a symbolic link"):
+        run.append_metrics()
+    assert thesis.read_text() == "years of work"

@@ -20,6 +20,7 @@ from typing import Any
 
 from cnnlab.errors import UserError
 from cnnlab.fileio import (
+    cannot_write,
     make_dir,
     refuse_not_a_file,
     refuse_symlink,
@@ -176,6 +177,16 @@ class RunDir:
     @property
     def metrics_path(self) -> Path:
         return self.path / METRICS
+
+    def append_metrics(self):
+        """metrics.jsonl opened for appending, never through a link put in its place."""
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(self.metrics_path, flags, 0o644)
+        except OSError as err:
+            refuse_symlink(self.metrics_path)
+            raise cannot_write(self.metrics_path, err) from None
+        return os.fdopen(fd, "a", encoding="utf-8")
 
     def records(self) -> list[dict[str, Any]]:
         """Every record of metrics.jsonl. A line cut short (training killed mid-write) or

@@ -85,7 +85,7 @@ class MetricsLog:
         self.path = run.metrics_path
         kept = [] if resume_step is None else [r for r in run.records() if r["step"] <= resume_step]
         write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
-        self._file = self.path.open("a", encoding="utf-8")
+        self._file = run.append_metrics()
 
     def write(self, record: dict[str, Any]) -> None:
         self._file.write(json.dumps(record) + "\n")
