@@ -4,8 +4,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-cnnlab
 EXTRAS ?= torch,keras,lab,cluster,dev
+# The NumPy-only install: cnnlab without any extra, plus the two test libraries.
+CORE_VENV  ?= .venv-core
+CORE_STAMP := $(CORE_VENV)/.installed-cnnlab
 
-.PHONY: install run test lint unit browser clean
+.PHONY: install run test lint unit core browser clean
 
 install: $(STAMP)
 
@@ -24,6 +27,17 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest
 
+$(CORE_STAMP): pyproject.toml constraints.txt
+	test -x $(CORE_VENV)/bin/python || $(PYTHON) -m venv $(CORE_VENV)
+	$(CORE_VENV)/bin/python -m pip install --quiet -c constraints.txt -e . pytest hypothesis
+	touch $(CORE_STAMP)
+
+# The suite without torch, Keras or any other extra: what needs one skips with its reason
+# (tests/optional_extras.py, tests/torch_oracle.py); everything else must pass. The trainings
+# marked slow ran in `make unit` already.
+core: $(CORE_STAMP)
+	$(CORE_VENV)/bin/python -m pytest -m "not slow" -p no:cacheprovider
+
 # Headless Chromium for the browser tests (Debian's package), installed when missing and
 # apt-get can run (root, Debian, online); otherwise those tests skip (and fail under CI=true).
 browser:
@@ -39,4 +53,4 @@ browser:
 test: $(STAMP) browser lint unit
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CORE_VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

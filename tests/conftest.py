@@ -6,6 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from optional_extras import (  # noqa: F401  (hooks: a core-only install skips what needs an extra)
+    pytest_pycollect_makemodule,
+    pytest_runtest_call,
+    pytest_runtest_setup,
+)
+
 MNIST_HINT = "set CNNLAB_DATA to a folder holding the four MNIST files"
 
 

@@ -6,18 +6,18 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-import torch
 
 from cnnlab.scratch import Conv2d, LeakyReLU, Module, Sequential, Sigmoid, Tanh
 from test_scratch_gradcheck import check_layer
 from test_scratch_layers import assert_matches_torch, images
+from torch_oracle import torch
 
 ACTIVATIONS: dict[str, tuple[Callable[[], Module], Callable[[], torch.nn.Module]]] = {
-    "leaky_relu": (LeakyReLU, torch.nn.LeakyReLU),
+    "leaky_relu": (LeakyReLU, lambda: torch.nn.LeakyReLU()),
     "leaky_relu_0.2": (lambda: LeakyReLU(0.2), lambda: torch.nn.LeakyReLU(0.2)),
     "leaky_relu_negative_slope": (lambda: LeakyReLU(-0.5), lambda: torch.nn.LeakyReLU(-0.5)),
-    "tanh": (Tanh, torch.nn.Tanh),
-    "sigmoid": (Sigmoid, torch.nn.Sigmoid),
+    "tanh": (Tanh, lambda: torch.nn.Tanh()),
+    "sigmoid": (Sigmoid, lambda: torch.nn.Sigmoid()),
 }
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from cnnlab.scratch import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Sequential
 from test_scratch_gradcheck import check_layer
 from test_scratch_layers import assert_matches_torch, images
+from torch_oracle import torch
 
 
 @pytest.mark.parametrize("batch", [1, 5], ids=["n1", "n5"])

@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-import torch
 
 from cnnlab.scratch import (
     Conv2d,
@@ -20,6 +19,7 @@ from cnnlab.scratch import (
     Sequential,
 )
 from cnnlab.scratch.im2col import col2im, input_grad_stride1
+from torch_oracle import torch
 
 TOL = {"rtol": 1e-10, "atol": 1e-12}
 
@@ -168,8 +168,8 @@ def test_linear(in_features, out_features, bias, batch):
 
 
 PARAMETER_FREE: dict[str, tuple[Callable[[], Module], Callable[[], torch.nn.Module]]] = {
-    "relu": (ReLU, torch.nn.ReLU),
-    "flatten": (Flatten, torch.nn.Flatten),
+    "relu": (ReLU, lambda: torch.nn.ReLU()),
+    "flatten": (Flatten, lambda: torch.nn.Flatten()),
     "flatten_2_3": (lambda: Flatten(2, 3), lambda: torch.nn.Flatten(2, 3)),
     "gap": (
         GlobalAvgPool2d,

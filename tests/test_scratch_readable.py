@@ -1,20 +1,18 @@
 """The reading path `scratch/readable.py` against PyTorch, and the fast paths against it.
 
-All in float64: the readable layers equals torch's conv2d and max_pool2d (outputs and gradients), and
-`Conv2d` (im2col with channel-major columns, `input_grad_stride1`) and `MaxPool2d` (buffered
-backward) equal the readable layers.
+All in float64: the readable layers equal torch's conv2d and max_pool2d (outputs and
+gradients), and `Conv2d` (im2col with channel-major columns, `input_grad_stride1`) and
+`MaxPool2d` (buffered backward) equal the readable layers.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 
-from cnnlab.scratch import Conv2d, MaxPool2d
-from cnnlab.scratch import readable
+from cnnlab.scratch import Conv2d, MaxPool2d, readable
 from cnnlab.scratch.im2col import input_grad_stride1
+from torch_oracle import F, torch
 
 TOL = {"rtol": 1e-10, "atol": 1e-12}
 
@@ -79,7 +77,9 @@ def test_stride1_input_gradient_equals_the_readable_layers(x_shape, w_shape, str
     dy = random(y.shape, 4)
     weight2 = weight.reshape(w_shape[0], -1)  # (C_out, C*kh*kw)
     dx = input_grad_stride1(weight2, dy, x.shape, w_shape[2:], (padding, padding))
-    np.testing.assert_allclose(dx, readable.conv2d_backward(dy, x, weight, stride, padding)[0], **TOL)
+    np.testing.assert_allclose(
+        dx, readable.conv2d_backward(dy, x, weight, stride, padding)[0], **TOL
+    )
 
 
 @pytest.mark.parametrize(("shape", "k"), POOL_CASES)
