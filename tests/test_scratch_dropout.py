@@ -48,3 +48,23 @@ def test_p_one_zeroes_everything_and_p_zero_is_the_identity():
 def test_rejects_a_probability_outside_0_1():
     with pytest.raises(ValueError, match="between 0 and 1"):
         Dropout(1.5)
+
+
+def test_a_models_saved_generator_state_replays_the_same_masks():
+    """What a checkpoint keeps of Dropout (`cnnlab.training.rng_state`): restoring it makes
+    the next masks those that followed the save."""
+    import json
+
+    from cnnlab.commands.arch_options import arch_spec
+    from cnnlab.models import build_model
+    from cnnlab.training.rng_state import generator_states, restore_generator_states
+
+    model = build_model(arch_spec("Flatten Linear(16) Dropout(0.5) Linear(10)", None), seed=3)
+    x = np.ones((4, 1, 28, 28), dtype=np.float32)
+    model(x)  # a first draw: the saved state is not the fresh generator's
+    saved = json.loads(json.dumps(generator_states(model)))  # as the checkpoint stores it
+    assert saved, "the Dropout layer's generator was not found"
+    first = model(x)
+    restore_generator_states(model, saved)
+    np.testing.assert_array_equal(model(x), first)
+    assert not np.array_equal(model(x), first)  # and the stream goes on from there

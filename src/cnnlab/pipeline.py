@@ -212,7 +212,7 @@ def run_comparison(plan: RunPlan) -> dict:
     # only while it is trained, evaluated or installed: 10,000 seeds hold one lock at a time.
     refuse_busy(plan.out / cfg.name for cfg in configs.values())
     with locked(plan.out):
-        remove_output_leftovers(plan.out)  # of a `run` killed while it wrote there
+        remove_output_leftovers(plan.out, [cfg.name for cfg in configs.values()])  # of a kill
         return _run_all(plan, keys, configs)
 
 

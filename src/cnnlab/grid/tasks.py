@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path, PurePosixPath
 
 from cnnlab.errors import UserError
+from cnnlab.failpoints import durable
 from cnnlab.fileio import make_dir, refuse_not_a_file, refuse_symlink, write_bytes
 from cnnlab.rundir import CONFIG, RunDir
 from cnnlab.runlock import LOCK, locked, replace_held
@@ -106,7 +107,7 @@ def install_run(out: Path, name: str, files: RunFiles) -> Path:
             for relative, data in files.items():
                 write_bytes(staging / _safe_relative(relative), data)
             make_dir(staging)
-            with _carried(run, staging):
+            with _carried(run, staging), durable("grid-install"):
                 replace_held(target, staging)
         finally:
             if staging.is_dir() and not staging.is_symlink():

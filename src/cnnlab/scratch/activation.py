@@ -113,6 +113,10 @@ class Dropout(Module):
     survivors by 1/(1-p) (inverted dropout), so eval mode is the identity and needs no rescale.
 
     The mask comes from `rng` (a seeded `np.random.Generator`), and backward reuses it.
+    A layer that draws in training keeps its generator in `self.rng`, and that is all a
+    resume needs: the engine saves `rng.bit_generator.state` of every such layer in its
+    checkpoint and puts it back on load (`cnnlab.training.rng_state`), so a resumed run draws
+    the masks an uninterrupted one would have drawn. `Dropout2d` does the same.
     """
 
     def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None) -> None:

@@ -46,22 +46,30 @@ def remove_leftovers(run_dir: Path) -> None:
                 path.unlink(missing_ok=True)
 
 
-def output_leftovers(out_dir: Path) -> list[Path]:
-    """Temporary files of the outputs cnnlab writes into a shared `--out` folder
-    (`.summary.json.ab12cd.tmp`): only of names its manifest lists, never a user's file."""
+def output_leftovers(out_dir: Path, runs: list[str]) -> list[Path]:
+    """In a shared `--out` folder: temporary files of the outputs cnnlab writes there
+    (`.summary.json.ab12cd.tmp`), only of names its manifest lists, and the grid's staging
+    folders of the run directories `runs` (`.cnn2-scratch.incoming-ab12cd`); never a user's
+    file."""
+    out_dir = Path(out_dir)
+    found = [p for run in runs for p in out_dir.glob(f".{glob.escape(run)}.incoming-*")]
+    found = [p for p in found if stat.S_ISDIR(p.lstat().st_mode)]
     try:
         from cnnlab.outdir import MANIFEST, OutputDir
     except ImportError:  # a cnnlab without the output folder's manifest: nothing is known ours
-        return []
+        return found
     names = [*OutputDir(out_dir).manifest(), MANIFEST]
-    found = [p for name in names for p in Path(out_dir).glob(f".{glob.escape(name)}.*.tmp")]
-    return sorted(p for p in found if stat.S_ISREG(p.lstat().st_mode))
+    files = [p for name in names for p in out_dir.glob(f".{glob.escape(name)}.*.tmp")]
+    return sorted(found + [p for p in files if stat.S_ISREG(p.lstat().st_mode)])
 
 
-def remove_output_leftovers(out_dir: Path) -> None:
-    """Remove `output_leftovers(out_dir)`; the caller holds every run of that folder."""
-    found = output_leftovers(out_dir)
+def remove_output_leftovers(out_dir: Path, runs: list[str]) -> None:
+    """Remove `output_leftovers(out_dir, runs)`; the caller holds every run of `runs`."""
+    found = output_leftovers(out_dir, runs)
     if found:
         with durable("leftovers-removed"):
             for path in found:
-                path.unlink(missing_ok=True)
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
