@@ -81,6 +81,7 @@ def test_every_kind_infers_shapes_prints_and_round_trips(kind):
     assert spec_from_string(spec.source, "net").layers == spec.layers
     model = build_model(spec, engine="scratch")
     assert sum(p.data.size for p in model.parameters()) == parameter_count(spec)
+    assert model(np.zeros((3, 1, 28, 28), np.float32)).shape == (3, 10)  # runs in NumPy alone
 
 
 def _torch_twins(spec):

@@ -204,14 +204,12 @@ def test_inplace_relu_overwrites_its_input_and_gives_the_same_gradient():
 
 def test_the_speed_step_rectifies_in_place_only_after_conv_and_linear():
     """In the order the layers run: a ReLU moved after its max-pool (`pool_before_relu`) gets
-    the pool's output, which the pool keeps, so it must not overwrite it. The plain network
-    (as built) rectifies nothing in place."""
+    the pool's output, which the pool keeps, so it must not overwrite it. (The plain network
+    rectifies nothing in place: tests/test_scratch_plain.py.)"""
     from cnnlab.models import build_model
 
     for name in ("cnn2", "cnn3", "mlp3", "cnn3pad"):
-        model = build_model(name, engine="scratch")
-        assert not any(isinstance(m, ReLU) and m.inplace for m in model)
-        model.speed_up()
+        model = build_model(name, engine="scratch").speed_up()
         assert any(isinstance(m, ReLU) and m.inplace for m in model)
         for (_, before), (_, layer) in itertools.pairwise(model.order):
             if isinstance(layer, ReLU):
