@@ -1,4 +1,5 @@
-"""`cnnlab explain RUN [RUN ...] (--index I | --image FILE)`: attribution maps of trained runs."""
+"""`cnnlab explain RUN [RUN ...] (--index I | --image FILE | --sanity)`: attribution maps of
+trained runs, or the figures that say which of them can be trusted."""
 
 from __future__ import annotations
 
@@ -13,14 +14,28 @@ HELP = "attribution maps (saliency, integrated gradients, Grad-CAM, ...) of one 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("runs", nargs="+", metavar="RUN", help="trained run directories")
-    image = parser.add_mutually_exclusive_group(required=True)
+    image = parser.add_mutually_exclusive_group()
     image.add_argument(
-        "--index", type=whole_number(0), help="test image number (required), or give --image"
+        "--index",
+        type=whole_number(0),
+        help="test image number; one of --index, --image, --sanity (required)",
     )
     image.add_argument(
         "--image",
         metavar="FILE",
-        help="a digit picture, PNG or JPEG, any size (required), or give --index",
+        help="a digit picture, PNG or JPEG, any size; or --index or --sanity (required)",
+    )
+    image.add_argument(
+        "--sanity",
+        action="store_true",
+        help="randomisation and deletion/insertion figures over the first --images test images",
+    )
+    parser.add_argument(
+        "--images",
+        type=whole_number(1),
+        default=100,
+        metavar="N",
+        help="--sanity: how many test images (default: 100)",
     )
     parser.add_argument(
         "--methods",
@@ -46,8 +61,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cnnlab.explain.runs import parse_methods
 
+    _check_options(args)
     chosen = parse_methods(args.methods)
     _check_targets(args)
+    if args.sanity:
+        from cnnlab.fileio import write_json
+
+        records = [_sanity_one(args, run_dir, chosen) for run_dir in args.runs]
+        write_json(args.json, records if len(records) > 1 else records[0])
+        print(f"sanity figures: {args.json}")
+        return 0
     records = [
         _explain_one(args, number, run_dir, chosen) for number, run_dir in enumerate(args.runs)
     ]
@@ -63,6 +86,50 @@ def run(args: argparse.Namespace) -> int:
         for _, (name, picture) in records:
             print(f"figure: {OutputDir(args.out).write_bytes(name, png_bytes(picture))}")
     return 0
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    from cnnlab.errors import UserError
+
+    if not args.sanity and args.index is None and args.image is None:
+        raise UserError("say which image to explain: give --index I or --image FILE (or --sanity).")
+    if args.sanity and args.json is None:
+        raise UserError("--sanity writes its figures to a file: give --json FILE.")
+    if args.sanity and (args.out is not None or args.target is not None):
+        raise UserError(
+            "--sanity explains each image's predicted class and draws nothing; "
+            "leave out --out and --target."
+        )
+
+
+def _sanity_one(args: argparse.Namespace, run_dir: str, chosen) -> dict:
+    """The randomisation and faithfulness figures of one run over its first --images test
+    images."""
+    import numpy as np
+
+    from cnnlab.data import normalize
+    from cnnlab.data.source import load_run_data, run_normalization
+    from cnnlab.errors import UserError
+    from cnnlab.explain.runs import methods_for, network_of
+    from cnnlab.explain.sanity import sanity_checks
+    from cnnlab.rundir import RunDir
+
+    engine, config = RunDir(run_dir).load_trained("cpu")
+    net = network_of(engine)
+    images = load_run_data(config, args.data_dir).test_images
+    if args.images > len(images):
+        raise UserError(f"--images {args.images} is more than the {len(images)} test images.")
+    stats = run_normalization(config)
+    x = normalize(images[: args.images], *stats).astype(np.float64)  # (N, C, H, W)
+    background = float(normalize(np.zeros((1, 1, 1), np.uint8), *stats)[0, 0, 0, 0])
+    with engine.threads(1):  # see `_explain_one`
+        figures = sanity_checks(net, x, methods_for(net.spec, chosen, run_dir), background)
+    for method, summary in figures["methods"].items():
+        print(
+            f"{run_dir} {method}: rank correlation {summary['spearman_randomised']:.2f} "
+            f"after randomisation: {summary['verdict']}"
+        )
+    return {"run": str(Path(run_dir)), **figures}
 
 
 def _check_targets(args: argparse.Namespace) -> None:

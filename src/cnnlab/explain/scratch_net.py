@@ -29,9 +29,12 @@ class ScratchNetwork:
     def from_state(cls, spec, state: dict[str, np.ndarray]) -> ScratchNetwork:
         from cnnlab.models import build_model
 
-        model = build_model(spec, engine="scratch")
+        model = build_model(spec, engine="scratch").to(np.float64)  # the state keeps its digits
         model.load_state_dict(state)
         return cls(model)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return self.model.state_dict()
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """Class scores (N, K) of a batch (N, C, H, W)."""

@@ -21,9 +21,14 @@ class TorchNetwork:
         from cnnlab.models import build_model
         from cnnlab.models.torch_builder import load_numpy_state
 
-        model = build_model(spec, engine="torch")
+        model = build_model(spec, engine="torch").double()  # the state keeps its digits
         load_numpy_state(model, state)
         return cls(model)
+
+    def state(self) -> dict[str, np.ndarray]:
+        from cnnlab.models.torch_builder import torch_to_numpy_state
+
+        return torch_to_numpy_state(self.model.state_dict())
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
