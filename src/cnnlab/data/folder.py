@@ -3,7 +3,8 @@ layouts, `folder_decode` for size and colour).
 
 The decoded set is cached in the user cache, never beside the pictures (nothing is written
 where the user did not ask): $XDG_CACHE_HOME/cnnlab/folders/<hash of the folder's resolved
-path>/, with a manifest of every file's name, size and modification time. A second load whose
+path>/, with a manifest of every file's name, size and modification time (key.json holds its
+SHA-256 and that of the decoded pixels). A second load whose
 listing matches the manifest reads one .npz and starts at once; a changed folder is decoded
 again. Without a test folder, a stratified test split is drawn with a fixed seed (every run on
 the folder is tested on the same pictures), `test_fraction` of each class.
@@ -75,29 +76,39 @@ def _decode(listing: FolderListing, image_size, channels) -> dict[str, np.ndarra
     channels = channels or folder_decode.default_channels(pictures)
     images = folder_decode.to_array(pictures, size, channels)
     labels = np.array([f.label for f in listing.files], np.uint8)
-    return {"images": images, "labels": labels}
+    digest = hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()
+    return {"images": images, "labels": labels, "digest": digest}
 
 
-def _read_cache(directory: Path, wanted: dict) -> dict[str, np.ndarray] | None:
-    """The cached arrays when the cache describes exactly `wanted`, else None."""
+def _manifest_digest(wanted: dict) -> str:
+    return hashlib.sha256(json.dumps(wanted, separators=(",", ":")).encode()).hexdigest()
+
+
+def _read_cache(directory: Path, wanted: dict) -> dict | None:
+    """The cached arrays when the cache describes exactly `wanted`, else None. The small
+    key.json holds the manifest's digest, so a hit never parses the whole manifest."""
     try:
-        manifest = json.loads((directory / "manifest.json").read_text())
-        if manifest != wanted:
+        key = json.loads((directory / "key.json").read_text())
+        if key["manifest"] != _manifest_digest(wanted):
             return None
         with np.load(directory / "pictures.npz", allow_pickle=False) as arrays:
-            return {name: arrays[name] for name in ("images", "labels")}
-    except (OSError, ValueError, KeyError):  # absent, half-written or damaged: decode again
+            found = {name: arrays[name] for name in ("images", "labels")}
+        return found | {"digest": key["pictures"]}
+    except (OSError, ValueError, KeyError, TypeError):  # absent, half-written, damaged
         return None
 
 
-def _write_cache(directory: Path, wanted: dict, arrays: dict[str, np.ndarray]) -> None:
+def _write_cache(directory: Path, wanted: dict, arrays: dict) -> None:
     """Best effort: a cache that cannot be written costs time next run, not this one."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        (directory / "key.json").unlink(missing_ok=True)  # the arrays change under it
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
+        np.savez(buffer, images=arrays["images"], labels=arrays["labels"])
         write_bytes(directory / "pictures.npz", buffer.getvalue())
-        write_json(directory / "manifest.json", wanted)  # last: it vouches for the arrays
+        write_json(directory / "manifest.json", wanted)  # for a reader: what was decoded
+        key = {"manifest": _manifest_digest(wanted), "pictures": arrays["digest"]}
+        write_json(directory / "key.json", key)  # last: it vouches for the arrays
     except (OSError, UserError):
         pass
 
@@ -131,7 +142,7 @@ def load_folder(
         is_test = np.array([f.split == "test" for f in listing.files])
     else:
         is_test = test_split(labels, test_fraction, listing.class_names, listing.root)
-    digest = hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()
+    digest = arrays["digest"]  # of the decoded pixels and labels
     dataset = FolderSet(str(listing.root), listing.root.name, listing.class_names)
     return Mnist(
         train_images=images[~is_test],

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from cnnlab.errors import UserError
 
@@ -22,8 +24,7 @@ PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
 SHOWN_PATHS = 3  # bad files named in a message
 
 
-@dataclass(frozen=True)
-class PictureFile:
+class PictureFile(NamedTuple):
     """One picture: its path relative to the folder, its class, its split, and what the
     manifest compares to tell a changed folder (size in bytes, modification time in ns)."""
 
@@ -94,16 +95,18 @@ def _class_dirs(directory: Path) -> list[os.DirEntry]:
 
 
 def _pictures(root: Path, class_dir: Path, label: int, split: str, bad: list[str]):
-    """The picture files of one class folder; other files go to `bad`."""
+    """The picture files of one class folder; other files go to `bad`. Plain string work per
+    file, no pathlib: a folder of 60,000 pictures is listed in a fraction of a second."""
     found = []
+    prefix = class_dir.relative_to(root).as_posix() + "/"
     for entry in _entries(class_dir):
-        path = Path(entry.path)
         try:
             st = entry.stat()  # follows links
         except OSError as err:
-            raise _os_error(path, err) from None
-        rel = path.relative_to(root).as_posix()
-        if entry.is_dir() or path.suffix.lower() not in PICTURE_SUFFIXES:
+            raise _os_error(Path(entry.path), err) from None
+        rel = prefix + entry.name
+        suffix = os.path.splitext(entry.name)[1].lower()
+        if stat.S_ISDIR(st.st_mode) or suffix not in PICTURE_SUFFIXES:
             bad.append(rel)
             continue
         found.append(PictureFile(rel, label, split, st.st_size, st.st_mtime_ns))
