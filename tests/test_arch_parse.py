@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cnnlab.errors import UserError
-from cnnlab.models import arch_parse, arch_text
+from cnnlab.models import arch_parse, arch_scan, arch_text
 from cnnlab.models.arch_parse import MAX_CHARS, MAX_LAYERS, LayerCall, parse_architecture
 from cnnlab.models.arch_text import (
     MAX_FILE_BYTES,
@@ -291,7 +291,7 @@ def test_code_injection_attempts_are_refused(text):
 
 def test_the_parser_never_calls_eval_exec_compile_or_literal_eval():
     forbidden = {"eval", "exec", "compile", "__import__", "literal_eval", "getattr"}
-    for module in (arch_parse, params, arch_text):
+    for module in (arch_parse, arch_scan, params, arch_text):
         tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple, NoReturn
+from typing import NoReturn
 
 from cnnlab.errors import UserError
+from cnnlab.models.arch_scan import Token, scan
 from cnnlab.models.layers import KINDS, KNOWN_LAYERS
 from cnnlab.models.layers.params import REQUIRED, BadValueError, Value, format_value
 
@@ -48,39 +48,6 @@ class LayerCall:
     # The input size when written (`in_channels` of `Conv2d(1, 16, 3)`), None when left out;
     # `spec_from_string` checks it against the inferred one, so the spec never holds it.
     input_size: int | None = field(default=None, compare=False)
-
-
-# ---------------------------------------------------------------------------------------- scanner
-
-
-class Token(NamedTuple):
-    kind: str  # "name" | "number" | "(" | ")" | "," | "=" | "stray" | "end"
-    text: str
-    start: int  # offset in the source text
-
-
-_TOKEN_RE = re.compile(
-    r"""
-      (?P<skip>[ \t\r\n]+ | \#[^\n]*)                                  # spaces and comments
-    | (?P<number>[+-]?(?:[0-9]+\.?[0-9]* | \.[0-9]+)(?:[eE][+-]?[0-9]+)?)
-    | (?P<name>(?:(?:torch\.)?nn\.)?[A-Za-z_][A-Za-z0-9_]*)          # nn.Conv2d: PyTorch's
-    | (?P<punct>[(),=])
-    | (?P<stray>.)                                                     # anything else
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-
-
-def scan(text: str) -> Iterator[Token]:
-    """The tokens of `text`, then one "end" token. Unknown characters come out as "stray"."""
-    for match in _TOKEN_RE.finditer(text):
-        kind = match.lastgroup
-        if kind == "skip":
-            continue
-        if kind == "punct":
-            kind = match.group()
-        yield Token(kind, match.group(), match.start())
-    yield Token("end", "", len(text))
 
 
 # ----------------------------------------------------------------------------------------- parser
