@@ -100,3 +100,27 @@ def test_a_json_path_that_is_a_folder_is_refused_before_any_work(trained_runs, t
     argv = ["explain", str(trained_runs["mlp3-scratch"]), "--index", "0", "--json", str(tmp_path)]
     assert main(argv) == 2
     assert "is a directory" in capsys.readouterr().err
+
+
+def test_a_colour_map_is_summed_over_channels_and_kept_per_channel():
+    from pathlib import Path
+
+    from cnnlab.explain.runs import run_record
+
+    attribution = np.arange(3 * 2 * 2, dtype=np.float64).reshape(1, 3, 2, 2)
+    results = {
+        "occlusion": {"map": attribution, "seconds": 0.5, "window": 4, "fill": np.float64(-0.4)},
+        "gradcam": {"map": attribution, "layer_map": np.ones((1, 1)), "seconds": 0.1},
+    }
+    record = run_record(Path("runs/x"), 0, None, 1, 1, np.full(10, 0.1), results)
+    json.dumps(record)  # plain JSON types only
+    occlusion = record["methods"]["occlusion"]
+    assert occlusion["map"] == attribution[0].sum(axis=0).tolist()
+    assert occlusion["map_channels"] == attribution[0].tolist()
+    assert occlusion["layer_map"] is None
+    assert occlusion["fill"] == -0.4
+    assert record["methods"]["gradcam"]["layer_map"] == [[1.0]]
+    grey = run_record(Path("runs/x"), 0, None, 1, 1, np.full(10, 0.1), {
+        "saliency": {"map": attribution[:, :1], "seconds": 0.1}
+    })  # fmt: skip
+    assert "map_channels" not in grey["methods"]["saliency"]
