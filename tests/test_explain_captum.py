@@ -15,6 +15,8 @@ captum_attr = pytest.importorskip("captum.attr")
 from cnnlab.explain.torch_net import TorchNetwork  # noqa: E402
 
 BACKGROUND = -0.4242
+# Captum tells (as a warning) that it hooks the ReLU modules for guided backpropagation
+RELU_HOOK_NOTE = "ignore:Setting backward hooks on ReLU activations:UserWarning"
 
 
 @pytest.fixture(scope="module", params=["cnn2", "cnn3"])
@@ -98,7 +100,7 @@ def test_occlusion_equals_captum_occlusion_with_the_background_fill(case):
     )
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")  # Captum's note on hooking ReLU modules
+@pytest.mark.filterwarnings(RELU_HOOK_NOTE)
 def test_guided_backprop_equals_captum_guided_backprop(case):
     net, x, target = case
     expected = captum_attr.GuidedBackprop(net.model).attribute(inputs(x), target=target)
@@ -114,7 +116,7 @@ def test_gradcam_equals_captum_layer_gradcam_with_relu(case):
     same(ours(net, x, target, "gradcam")["layer_map"], expected[0, 0])
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.filterwarnings(RELU_HOOK_NOTE)
 def test_guided_gradcam_equals_captum_guided_gradcam(case):
     net, x, target = case
     layer = getattr(net.model, net.spec.feature_layer)
