@@ -327,3 +327,17 @@ def test_the_hover_hint_shows_only_where_there_are_maps(page):
         page.select_option("#inside-run", run)
         page.wait_for_function(f"document.body.dataset.inside === '{run}'")
         assert page.is_visible("#hover-hint") == maps
+
+
+def test_the_browser_receives_the_413_sentence_for_an_oversized_body(page):
+    # Chromium reads an answer that comes before its body is sent (urllib does not: see
+    # test_lab_body.py); what the page's fetch() gets is the JSON sentence, never a failure.
+    answer = page.evaluate(
+        """async () => {
+             const response = await fetch('/api/predict', { method: 'POST',
+               body: new Uint8Array(10 * 2 ** 20), headers: { 'Content-Type': 'image/jpeg' } });
+             return [response.status, (await response.json()).error];
+           }"""
+    )
+    assert answer[0] == 413
+    assert "over 2 MB" in answer[1]
