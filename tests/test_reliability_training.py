@@ -128,3 +128,51 @@ def test_a_full_disk_is_one_sentence(tmp_path, mnist_dir, capsys):
 
 def test_userror_is_what_diverged_raises():
     assert issubclass(DivergedError, UserError)
+
+
+def _scalars(run_dir):
+    """(tag, step) of every scalar in training's event files."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    found = []
+    for path in sorted(run_dir.glob("events.out.tfevents.*")):
+        for event in EventFileLoader(str(path)).Load():
+            found += [(v.tag, event.step) for v in event.summary.value if v.tag != "model/summary"]
+    return found
+
+
+def test_a_resume_rewrites_tensorboard_scalars_a_kill_lost(tmp_path, mnist_dir, monkeypatch):
+    cfg = TrainConfig(
+        model="mlp3", engine="scratch", epochs=2, train_size=640, val_size=200,
+        out=str(tmp_path), data_dir=str(mnist_dir), threads=1,
+    )  # fmt: skip
+    monkeypatch.setattr(trainer, "StopRequest", _StopAfter)  # stops at step 4
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train(cfg, quiet=True)
+    monkeypatch.undo()
+    run = tmp_path / "mlp3-scratch"
+    for events in run.glob("events.out.tfevents.*"):
+        events.unlink()  # what a kill within tensorboardX's flush interval can cost
+    trainer.train(cfg, resume=True, quiet=True, given=set())
+    scalars = _scalars(run)
+    assert len(scalars) == len(set(scalars))  # no step twice
+    steps = sorted(step for tag, step in scalars if tag == "loss/train")
+    assert steps == list(range(1, 21))
+    assert sorted(step for tag, step in scalars if tag == "accuracy/val") == [10, 20]
+
+
+def test_the_next_command_removes_what_a_killed_one_left(tiny_run, tmp_path, mnist_dir):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    left = [run / ".checkpoint.npz.ab12cd34.tmp", run / ".status.json.zz_9x8y7.tmp"]
+    for path in left:
+        path.write_bytes(b"half")
+    (run / ".evaluation-k3j4h5g6").mkdir()
+    (run / ".evaluation-k3j4h5g6" / "events.out.tfevents.1.vm").write_bytes(b"")
+    mine = [run / ".notes.tmp", run / ".evaluation-notes"]
+    mine[0].write_text("my notes")
+    mine[1].mkdir()
+    argv = ["train", "--out", str(tmp_path), "--name", "run", "--data-dir", str(mnist_dir)]
+    assert main([*argv, "--resume", "--quiet"]) == 0  # nothing to train; it cleans up
+    assert not any(p.exists() for p in [*left, run / ".evaluation-k3j4h5g6"])
+    assert all(p.exists() for p in mine)  # a user's files are not leftovers

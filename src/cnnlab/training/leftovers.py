@@ -10,26 +10,46 @@ lock, no other process can be writing them.
 from __future__ import annotations
 
 import glob
+import re
 import shutil
 import stat
+from fnmatch import fnmatch
 from pathlib import Path
 
 from cnnlab.failpoints import durable
+from cnnlab.rundir import CAM_GLOBS, CONFIG, EVALUATION_FILES, METRICS, STATUS
 
-TEMPORARY_FILES = ".*.tmp"
-STAGING_FOLDERS = (".evaluation-*", ".cam-*")
+# mkstemp's and mkdtemp's names: the prefix cnnlab gives, then 8 random letters, digits or "_"
+TEMPORARY_FILE = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
+STAGING_FOLDER = re.compile(r"\.(evaluation|cam-[\w-]+)-[a-z0-9_]{8}")
 FOLDERS = (".", "cam", "cam/predict")  # where cnnlab writes inside a run directory
+# The files cnnlab writes in a run directory; a temporary file of any other name is the user's.
+OWN_NAMES = (
+    CONFIG,
+    STATUS,
+    METRICS,
+    *EVALUATION_FILES,
+    "checkpoint*",
+    "events.out.tfevents.*",
+    *(pattern.rpartition("/")[2] for pattern in CAM_GLOBS),
+)
+
+
+def _temporary_of_ours(path: Path) -> bool:
+    found = TEMPORARY_FILE.fullmatch(path.name)
+    return found is not None and any(fnmatch(found["name"], own) for own in OWN_NAMES)
 
 
 def leftovers(run_dir: Path) -> list[Path]:
     """The temporary files and staging folders of killed commands (links never count)."""
     found = []
     for folder in FOLDERS:
-        for path in (run_dir / folder).glob(TEMPORARY_FILES):
-            if stat.S_ISREG(path.lstat().st_mode):
+        for path in (run_dir / folder).glob(".*.tmp"):
+            if _temporary_of_ours(path) and stat.S_ISREG(path.lstat().st_mode):
                 found.append(path)
-    for pattern in STAGING_FOLDERS:
-        found += [p for p in run_dir.glob(pattern) if stat.S_ISDIR(p.lstat().st_mode)]
+    for path in run_dir.glob(".*-*"):
+        if STAGING_FOLDER.fullmatch(path.name) and stat.S_ISDIR(path.lstat().st_mode):
+            found.append(path)
     return sorted(found)
 
 
