@@ -1,14 +1,16 @@
-"""Rewrite README.md's result tables from real runs, so that they cannot drift from them.
+"""Rewrite README.md's measured figures from the measurements, so that they cannot drift.
 
-    python scripts/readme_tables.py --summary runs/summary.json --bench bench.json \
-        [--seeds seeds_summary.json] [--readme README.md]
+    python scripts/readme_tables.py          # from docs/measurements/, into README.md
 
-Each table lives between two marker comments, `<!-- NAME:begin -->` and `<!-- NAME:end -->`:
-`results` (one row per run of `summary.json`), `performance` (`cnnlab bench --json`: the scratch
-and PyTorch milliseconds per model and phase, their ratio, and the machine they were measured on)
-and, with --seeds, `seeds` (mean ± std over the seeds, and McNemar's test between the runs of
-seed 0). Text outside the markers is left as it is; the file is replaced atomically. A missing
-marker pair or an unreadable input is one sentence and exit status 2. Standard library only.
+reads docs/measurements/summary.json (a default `cnnlab run`), bench.json (`cnnlab bench --json`,
+same machine) and, where present, seeds-summary.json (`cnnlab run --seeds`) and lab-bench.json
+(`cnnlab lab --bench --json`), or the files named by --summary, --bench, --seeds, --lab. Each
+block lies between `<!-- NAME:begin -->` and `<!-- NAME:end -->`: `opening` (the first
+paragraph's speed ratios), `results` (a row per run, the machine), `performance` (ms per model
+and phase, their ratio), `seeds` (mean ± std, McNemar of the first seed, the across-seed
+comparison with the report's verdicts) and `lab` (its latency). Text outside is left alone;
+tests/test_readme_tables.py fails when it quotes a figure that no block holds. The file is
+replaced atomically; a missing marker pair or an unreadable input is one sentence, exit 2.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+MEASUREMENTS = Path("docs/measurements")
 ENGINE_LABELS = {"scratch": "NumPy", "torch": "PyTorch", "keras": "Keras"}
 BLAS_LABELS = {"openblas": "OpenBLAS", "mkl": "MKL", "blis": "BLIS"}
 
@@ -46,9 +49,13 @@ def table(header: list[str], align: list[str], rows: list[list[str]]) -> list[st
     return ["| " + " | ".join(cells) + " |" for cells in [header, rule, *rows]]
 
 
-def results_block(summary: dict | list) -> list[str]:
-    """One row per run: model, engine, test accuracy, best validation, epochs, s/epoch, params."""
+def results_block(summary: dict | list, bench: dict | None = None) -> list[str]:
+    """One row per run: model, engine, test accuracy, best validation, epochs, s/epoch, params;
+    above it the machine (the bench's, measured in the same session) and the training time."""
     runs = summary["runs"] if isinstance(summary, dict) else summary  # older files: a plain list
+    seconds = sum((r.get("seconds_per_epoch") or 0) * (r.get("epochs") or 0) for r in runs)
+    intro = [f"{len(runs)} runs, {seconds / 60:.1f} minutes of training in all (epochs × seconds"]
+    intro[0] += " per epoch)" + (f"; {machine_line(bench)}" if bench else ":")
     with_seed = len({run.get("seed") for run in runs}) > 1
     header = ["model", "engine", "test accuracy", "best validation", "epochs"]
     header += ["seconds per epoch", "parameters"]
@@ -62,7 +69,7 @@ def results_block(summary: dict | list) -> list[str]:
         rows.append([*row[:2], str(run.get("seed", "–")), *row[2:]] if with_seed else row)
     if with_seed:
         header.insert(2, "seed")
-    return table(header, ["l"] * (3 if with_seed else 2) + ["r"] * 5, rows)
+    return [*intro, "", *table(header, ["l"] * (3 if with_seed else 2) + ["r"] * 5, rows)]
 
 
 def phase_label(phase: str, images: int) -> str:
@@ -96,7 +103,7 @@ def machine_line(bench: dict) -> str:
         torch_text = f"PyTorch {torch}" if torch else "PyTorch not installed"
     threads = bench.get("settings", {}).get("threads")
     thread_text = f"; {threads} thread{'s' if threads != 1 else ''}" if threads else ""
-    return f"Measured on {date} on {cpu}; {numpy}; {torch_text}{thread_text}:"
+    return f"measured on {date} on {cpu}; {numpy}; {torch_text}{thread_text}:"
 
 
 def performance_block(bench: dict) -> list[str]:
@@ -122,11 +129,7 @@ def performance_block(bench: dict) -> list[str]:
         row.append(number(ratio, 2))
         target = targets.get((model, phase)) or common
         if has_target:
-            met = (
-                "–"
-                if ratio is None or target is None
-                else ("met" if ratio <= target else "not met")
-            )
+            met = "–" if ratio is None or target is None else ("not met", "met")[ratio <= target]
             row.append(met if target is None else f"≤ {target}: {met}")
         rows.append(row)
     header = ["model", "phase", "NumPy ms", "PyTorch ms", "scratch ÷ PyTorch"]
@@ -134,26 +137,74 @@ def performance_block(bench: dict) -> list[str]:
     if has_target:
         header.append("target")
         align.append("l")
-    return [machine_line(bench), "", *table(header, align, rows)]
+    return ["M" + machine_line(bench)[1:], "", *table(header, align, rows)]
+
+
+def _ratios(bench: dict, phase: str) -> list[float]:
+    times: dict[str, dict[str, float]] = {}
+    for r in bench.get("results", []):
+        if r["phase"] == phase:
+            times.setdefault(r["model"], {})[r["engine"]] = r["median_ms"]
+    return [
+        t["scratch"] / t["torch"] for t in times.values() if t.get("scratch") and t.get("torch")
+    ]
+
+
+def opening_block(bench: dict) -> list[str]:
+    """The first paragraph's claim: the range of scratch ÷ PyTorch per training step."""
+    train, infer = _ratios(bench, "train"), _ratios(bench, "inference")
+    if not train:
+        return ["(no training-step timings in the benchmark file)"]
+    env = bench.get("environment", {})
+    where = f"{env.get('cpu_model') or 'an unknown CPU'}, {env.get('cpu_count', '?')} cores"
+    date = str(bench.get("created", "an unknown date"))[:10]
+    text = f"On {where} ({date}) the NumPy engine takes {min(train):.2f}–{max(train):.2f}× "
+    text += "PyTorch's time per training step"
+    if infer:
+        text += f" and {min(infer):.2f}–{max(infer):.2f}× per inference batch"
+    return [text + " ([Performance](#performance))."]
+
+
+def lab_block(lab: dict, bench: dict) -> list[str]:
+    """The lab's POST /api/predict latency, and where it was measured."""
+    return [
+        f"`cnnlab lab --bench` over {len(lab.get('runs', []))} runs ({lab.get('cams', '?')} with "
+        f"CAM), {lab.get('requests', '?')} requests: p50 {lab['p50_ms']} ms, p95 "
+        f"{lab['p95_ms']} ms, max {lab['max_ms']} ms; {machine_line(bench)[:-1]}."
+    ]
 
 
 def seeds_block(summary: dict) -> list[str]:
-    """Mean ± std over seeds per model and engine; McNemar between the runs of seed 0."""
+    """Mean ± std over seeds per model and engine; McNemar between the runs of the first seed;
+    the across-seed comparison of each pair, with the report's verdicts."""
+    from cnnlab.report.significance import seed_verdict, signed_points
+
     rows = []
     for agg in summary.get("aggregates", []):
-        spread = f"{100 * agg['mean']:.2f}% ± {100 * agg.get('std', 0.0):.2f} points"
+        spread = f"{100 * agg['mean']:.2f}% ± {100 * (agg.get('std') or 0.0):.2f} pt"
         seeds = ", ".join(str(seed) for seed in agg.get("seeds", []))
         rows.append([agg["model"], engine_label(agg["engine"]), seeds, spread])
     lines = table(["model", "engine", "seeds", "test accuracy, mean ± std"], list("llll"), rows)
-    pairs = [c for c in summary.get("comparisons", []) if c.get("seed", 0) == 0]
+    comparisons = summary.get("comparisons", [])
+    first = comparisons[0].get("seed", 0) if comparisons else 0
     rows = [
         [c["a"], c["b"], str(c["n01"]), str(c["n10"]), f"{c['p_holm']:.3g}", c["verdict"]]
-        for c in pairs
+        for c in comparisons
+        if c.get("seed", 0) == first
     ]
     header = ["a", "b", "n01", "n10", "p (Holm)", "verdict"]
-    caption = "McNemar's test between the runs of seed 0 (`n01`: images `a` gets right, `b` wrong):"
-    lines += ["", caption]
-    return [*lines, "", *table(header, ["l", "l", "r", "r", "r", "l"], rows)]
+    lines += ["", f"McNemar's test, these two trained networks on the same test images (seed "
+              f"{first}; `n01`: images `a` gets right, `b` wrong):", ""]  # fmt: skip
+    lines += table(header, ["l", "l", "r", "r", "r", "l"], rows)
+    rows = []
+    for s in summary.get("seed_comparisons", []):
+        interval = f"{signed_points(s['low'])} to {signed_points(s['high'])}"
+        rows.append([s["a"], s["b"], signed_points(s["mean"]), interval, seed_verdict(s)])
+    if rows:
+        lines += ["", "Across seeds, the two architectures as recipes (mean of `a` − `b` over the "
+                  "seeds, with its 95% t interval):", ""]  # fmt: skip
+        lines += table(["a", "b", "mean", "interval", "verdict"], list("llrrl"), rows)
+    return lines
 
 
 def replace_block(text: str, name: str, lines: list[str], readme: Path) -> str:
@@ -191,42 +242,57 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def rewrite(readme: Path, summary: Path, bench: Path, seeds: Path | None) -> None:
-    """Rewrite every block of `readme` that the given inputs fill (all checked before writing)."""
+def _present(path: Path | None, default: str) -> Path | None:
+    """The given file, else the default in docs/measurements/ when it is there."""
+    found = MEASUREMENTS / default
+    return path if path is not None else (found if found.is_file() else None)
+
+
+def rewrite(readme: Path, summary: Path, bench: Path, seeds=None, lab=None) -> list[str]:
+    """Rewrite every block the inputs fill (all read before writing); returns the block names."""
     try:
         text = readme.read_text(encoding="utf-8")
     except OSError as err:
         raise RefusedError(f"cannot read {readme}: {err.strerror or err}") from None
+    timings = read_json(bench, "benchmark")
     blocks = {
-        "results": results_block(read_json(summary, "run summary")),
-        "performance": performance_block(read_json(bench, "benchmark")),
+        "results": results_block(read_json(summary, "run summary"), timings),
+        "performance": performance_block(timings),
     }
+    if "<!-- opening:begin -->" in text:
+        blocks["opening"] = opening_block(timings)
     if seeds is not None:
         blocks["seeds"] = seeds_block(read_json(seeds, "seed summary"))
+    if lab is not None:
+        blocks["lab"] = lab_block(read_json(lab, "lab benchmark"), timings)
     for name, lines in blocks.items():
         text = replace_block(text, name, lines, readme)
     write_atomically(readme, text)
+    return list(blocks)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--summary", type=Path, required=True, help="runs/summary.json")
-    parser.add_argument("--bench", type=Path, required=True, help="`cnnlab bench --json` output")
+    parser.add_argument("--summary", type=Path, help="a default run's summary.json")
+    parser.add_argument("--bench", type=Path, help="`cnnlab bench --json` output")
     parser.add_argument("--seeds", type=Path, help="summary.json of a `cnnlab run --seeds` run")
-    parser.add_argument(
-        "--readme", type=Path, default=Path("README.md"), help="(default: %(default)s)"
-    )
+    parser.add_argument("--lab", type=Path, help="`cnnlab lab --bench --json` output")
+    parser.add_argument("--readme", type=Path, default=Path("README.md"))
     args = parser.parse_args(argv)
+    summary = args.summary or MEASUREMENTS / "summary.json"
+    bench = args.bench or MEASUREMENTS / "bench.json"
+    named = args.summary or args.bench  # files named: docs/measurements is not looked at
+    seeds = args.seeds if named else _present(args.seeds, "seeds-summary.json")
+    lab = args.lab if named else _present(args.lab, "lab-bench.json")
     try:
-        rewrite(args.readme, args.summary, args.bench, args.seeds)
+        written = rewrite(args.readme, summary, bench, seeds, lab)
     except RefusedError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except (KeyError, TypeError) as err:
         print(f"error: an input file lacks the expected key or value {err}", file=sys.stderr)
         return 2
-    blocks = "results, performance and seeds" if args.seeds else "results and performance"
-    print(f"rewrote the {blocks} tables in {args.readme}")
+    print(f"rewrote the {', '.join(written)} blocks in {args.readme}")
     return 0
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -132,7 +133,7 @@ def test_blocks_are_rewritten_and_the_text_around_them_is_not(tmp_path, shape):
         assert fact in performance
     assert "0.3.30" not in performance
     seeds = text.split("<!-- seeds:begin -->")[1].split("<!-- seeds:end -->")[0]
-    assert "| cnn2 | NumPy | 0, 1 | 99.05% ± 0.07 points |" in seeds
+    assert "| cnn2 | NumPy | 0, 1 | 99.05% ± 0.07 pt |" in seeds
     assert (
         "| cnn2-scratch-s0 | mlp3-scratch-s0 | 112 | 30 | 6e-11 | cnn2-scratch-s0 better |" in seeds
     )
@@ -183,3 +184,78 @@ def test_an_unreadable_input_is_one_sentence(tmp_path):
     result = run_script(readme, paths)
     assert result.returncode == 2
     assert "is not valid JSON" in result.stderr
+
+
+# -- the README itself: every figure from a generated block -------------------------------------
+
+ROOT = SCRIPT.parents[1]
+BLOCK = re.compile(r"<!-- (\w+):begin -->\n(.*?)<!-- \1:end -->", re.S)
+# a measured-looking figure: a decimal (not a version such as 2.13.0 or 127.0.0.1, not 2.1e-09),
+# or a whole number with a unit
+FIGURE = re.compile(
+    r"(?<![\w.])(?:\d[\d,]*\.\d+(?![\w.])(?:\s?(?:%|ms|s|min|pt|points|×))?"
+    r"|\d[\d,]*\s?(?:%|ms|s|min|minutes|GB|MB|pt|points|seconds)(?!\w))"
+)
+
+
+def _settings() -> dict[str, object]:
+    """Figures the README may quote because they are settings, each checked against its code."""
+
+    from cnnlab.analysis.stats import ALPHA, TWIN_MARGIN
+    from cnnlab.grid.executors import CONNECT_TIMEOUT_S
+    from cnnlab.training import loop
+
+    return {
+        "0.05": ALPHA,  # the significance level
+        "95%": f"{100 * (1 - ALPHA):g}%",  # the level of every interval
+        "0.2 points": f"{100 * TWIN_MARGIN:.1f} points",  # the twins' margin
+        "0.15": loop.CHANCE_ACCURACY,  # divergence: validation accuracy fell to chance
+        "0.5": loop.LEARNED_ACCURACY,  # ... after it was above this
+        "2.3": f"{loop.CHANCE_LOSS:.1f}",  # ln 10, the loss of a uniform guess
+        "10 s": f"{CONNECT_TIMEOUT_S} s",  # the Dask scheduler's connect timeout
+        "3.11": "3.11",  # the Python the pinned versions need (constraints.txt)
+    }
+
+
+def _prose(text: str) -> str:
+    """The README without its generated blocks, fenced code and code spans (commands, names)."""
+    text = BLOCK.sub("", text)
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    return re.sub(r"`[^`\n]*`", "", text)
+
+
+def test_the_readme_blocks_are_what_the_measurement_files_say(tmp_path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    copy = tmp_path / "README.md"
+    copy.write_text(
+        BLOCK.sub(lambda m: f"<!-- {m[1]}:begin -->\nstale\n<!-- {m[1]}:end -->", readme)
+    )
+    args = [sys.executable, str(SCRIPT), "--readme", str(copy)]
+    result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert copy.read_text(encoding="utf-8") == readme, "run python scripts/readme_tables.py"
+    names = [m[1] for m in BLOCK.finditer(readme)]
+    assert {"opening", "results", "performance", "seeds", "lab"} <= set(names)
+
+
+def test_every_figure_the_readme_quotes_comes_from_a_generated_block():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    generated = " ".join(m[2] for m in BLOCK.finditer(readme))
+    settings = _settings()
+    for figure, value in settings.items():  # the settings are what the code says
+        assert figure == (f"{value:g}" if isinstance(value, float) else str(value)), figure
+    stray = [
+        m[0]
+        for m in FIGURE.finditer(_prose(readme))
+        if m[0] not in settings and m[0] not in generated
+    ]
+    assert stray == []
+
+
+def test_the_figure_check_catches_the_figures_that_went_stale():
+    stale = (
+        "trains at 0.94-1.18× PyTorch's time per step; cnn3 99.26% and p50 24.3 ms in 5.0 minutes"
+    )
+    assert [m[0] for m in FIGURE.finditer(_prose(stale))] == [
+        "0.94", "1.18×", "99.26%", "24.3 ms", "5.0 min",
+    ]  # fmt: skip
