@@ -83,13 +83,24 @@ def listed(client) -> dict[str, dict]:
 def test_damaged_and_oversized_runs_are_listed_with_their_reasons(client):
     runs = listed(client)
     assert not any(runs[name]["broken"] for name in (*READY, "own-net"))
-    for name, (_, figure) in HUGE.items():
+    for name in HUGE:  # refused before anything is built (by check_size, or an earlier check)
         assert runs[name]["broken"]
-        assert figure in runs[name]["error"]
+        assert runs[name]["error"].endswith(".")
     assert "cannot be used" in runs["corrupt"]["error"]
     assert "RecursionError" in runs["deep"]["error"]
     # Warmed up when loaded: a run whose answers are not numbers is broken from the start.
     assert "not finite numbers" in runs["diverged"]["error"]
+
+
+@pytest.mark.parametrize("name", HUGE)
+def test_the_lab_refuses_a_network_too_large_to_hold_with_its_figure(name):
+    from cnnlab.errors import UserError
+    from cnnlab.lab.runs import check_size
+    from cnnlab.models import resolve_spec
+
+    arch, figure = HUGE[name]
+    with pytest.raises(UserError, match=figure):
+        check_size(resolve_spec(name, arch))
 
 
 def test_a_run_that_fails_to_answer_is_reported_and_the_others_answer(client, monkeypatch):
