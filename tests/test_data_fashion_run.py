@@ -104,3 +104,20 @@ def test_dataset_option_is_checked_by_argparse(capsys):
         main(["train", "--dataset", "cifar10", "--dry-run"])
     assert exit_info.value.code == 2
     assert "--dataset must be one of mnist, fashion-mnist, kmnist" in capsys.readouterr().err
+
+
+def test_predict_names_the_class_with_the_run_s_preprocessing(
+    fashion_run, fashion_dir, tmp_path, capsys
+):
+    import numpy as np
+    from PIL import Image
+
+    from cnnlab.data import load_mnist
+
+    data = load_mnist(fashion_dir, download=False, progress=False, dataset="fashion-mnist")
+    index = int(np.flatnonzero(data.test_labels == 1)[0])  # a trouser
+    picture = tmp_path / "trouser.png"
+    Image.fromarray(data.test_images[index]).resize((56, 56)).save(picture)  # twice the size
+    assert main(["predict", str(fashion_run), str(picture), "--json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)
+    assert result["class_name"] == "Trouser"

@@ -205,3 +205,16 @@ def test_a_changed_folder_under_a_resumed_run_is_refused(colour_runs, tmp_path):
     )
     with pytest.raises(UserError, match="not the ones this run was trained on"):
         train(cfg, resume=True, quiet=True, given={"epochs"})
+
+
+def test_predict_prepares_a_picture_as_the_folder_s_pictures(colour_runs, tmp_path, capsys):
+    from cnnlab.cli import main
+
+    picture = tmp_path / "mine.jpg"
+    px = np.zeros((60, 50, 3), np.uint8)
+    px[10:50, 10:40, 1] = 230  # a green block, larger than the training pictures
+    Image.fromarray(px).save(picture)
+    assert main(["predict", str(colour_runs["torch"]), str(picture), "--json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)
+    assert result["class_name"] == "green"
+    assert len(result["probabilities"]) == 3

@@ -33,7 +33,14 @@ def run(args: argparse.Namespace) -> int:
 
     from cnnlab.analysis.metrics import format_probability, top_classes
     from cnnlab.data import normalize
+    from cnnlab.data.folder_decode import prepare_picture
     from cnnlab.data.imageprep import load_digit
+    from cnnlab.data.source import (
+        run_class_names,
+        run_dataset,
+        run_normalization,
+        run_shape_and_classes,
+    )
     from cnnlab.errors import UserError
     from cnnlab.rundir import RunDir
     from cnnlab.scratch.functional import softmax
@@ -44,20 +51,27 @@ def run(args: argparse.Namespace) -> int:
             f"--cam needs a CNN run, and {args.run_dir} is a {config['model']} "
             "(no conv feature map); leave out --cam or give a cnn2/cnn3 run."
         )
+    shape, _ = run_shape_and_classes(config)
+    names = run_class_names(config)
+    # digits and kuzushiji are prepared as MNIST's digits were; other sets as their pictures
+    digits = run_dataset(config) in ("mnist", "kmnist")
     results, failed = [], False
     for number, path in enumerate(args.images, start=1):
         try:
-            digit = load_digit(path)  # (28, 28) uint8, MNIST-style
+            # (28, 28) uint8, MNIST-style; or (H, W) / (3, H, W) as the data set's pictures
+            digit = load_digit(path) if digits else prepare_picture(path, shape)
         except UserError as err:
             results.append({"file": path, "error": str(err)})
             print(f"cnnlab: error: {err}", file=sys.stderr)
             failed = True
             continue
-        logits = engine.logits(normalize(digit[None])).astype(np.float64)[0]  # (10,)
+        x = normalize(digit[None], *run_normalization(config))  # the run's own statistics
+        logits = engine.logits(x).astype(np.float64)[0]  # (classes,)
         probabilities = softmax(logits[None])[0]
         result = {
             "file": path,
             "prediction": int(probabilities.argmax()),
+            "class_name": names[int(probabilities.argmax())],
             # full precision: rounding made every runner-up of a confident answer 0.000000
             "probabilities": [float(p) for p in probabilities],
             "logits": [float(v) for v in logits],
@@ -73,9 +87,9 @@ def run(args: argparse.Namespace) -> int:
             if "error" in r:
                 continue
             ranked = ", ".join(
-                f"{k} ({format_probability(r['probabilities'][k])})" for k in r["top3"]
+                f"{names[k]} ({format_probability(r['probabilities'][k])})" for k in r["top3"]
             )
-            print(f"{r['file']}: {r['prediction']}   top 3: {ranked}")
+            print(f"{r['file']}: {r['class_name']}   top 3: {ranked}")
             if "cam" in r:
                 print(f"  CAM figure: {r['cam']}")
     return 2 if failed else 0

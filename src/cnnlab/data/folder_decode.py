@@ -112,3 +112,16 @@ def check_options(image_size: int | None, channels: int | None) -> None:
         raise UserError(f"--image-size must be from 4 to 512 pixels, not {image_size}")
     if channels not in (None, 1, 3):
         raise UserError(f"--channels must be 1 or 3, not {channels}")
+
+
+def prepare_picture(path: str | os.PathLike, shape: tuple[int, ...]) -> np.ndarray:
+    """One picture prepared as a folder data set's pictures are, for `cnnlab predict`:
+    (H, W) uint8 for shape (1, H, W), (3, H, W) for colour; one sentence when unreadable."""
+    pixels, why = _open(str(path))
+    if pixels is None:
+        what = "not a picture that can be read"
+        if why == "too large":
+            what = f"a picture of over {MAX_PIXELS} pixels"
+        raise UserError(f"{path} is {what}; give a PNG, JPEG, BMP, GIF or TIFF file")
+    channels, size = shape[0], shape[-1]
+    return to_array([pixels], size, channels)[0]
