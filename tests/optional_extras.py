@@ -34,13 +34,17 @@ def optional_packages() -> dict[str, str]:
     for requirement in requirements:
         extra = re.search(r"""extra\s*==\s*["']([\w-]+)["']""", requirement)
         if extra:
-            name = re.match(r"[A-Za-z0-9_.-]+", requirement).group().lower().replace("-", "_")
-            packages.setdefault(name, extra.group(1))
+            # "dask[distributed]>=2024.1": dask, and distributed, which its own extra installs
+            names = re.match(r"([A-Za-z0-9_.-]+)(?:\[([\w,-]+)\])?", requirement).groups("")
+            for name in [names[0], *names[1].split(",")]:
+                if name:
+                    packages.setdefault(name.lower().replace("-", "_"), extra.group(1))
     return packages
 
 
 def skip_if_optional(err: BaseException) -> None:
-    """Skip the test (or module) when `err` is an extra's package not being installed."""
+    """Skip the test (or module) when `err` is, or was caused by, an extra's package not being
+    installed (an engine's one-sentence `UserError` keeps the import error as its cause)."""
     while err is not None and not isinstance(err, ModuleNotFoundError):
         err = err.__cause__
     if err is None or not err.name:
@@ -78,7 +82,7 @@ def pytest_runtest_setup(item):
         skip_if_optional(ModuleNotFoundError("marked torch", name="torch"))
     try:
         return (yield)
-    except ModuleNotFoundError as err:
+    except Exception as err:
         skip_if_optional(err)
         raise
 
@@ -87,6 +91,6 @@ def pytest_runtest_setup(item):
 def pytest_runtest_call(item):
     try:
         return (yield)
-    except ModuleNotFoundError as err:
+    except Exception as err:
         skip_if_optional(err)
         raise

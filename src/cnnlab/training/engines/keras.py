@@ -46,11 +46,11 @@ class KerasEngine:
             from cnnlab.models.keras_builder import import_keras
 
             import_keras()
-        except ImportError:
+        except ImportError as err:
             raise UserError(
                 "the keras engine needs keras and torch, which are not installed; "
                 "install them with `pip install 'cnnlab[keras]'`."
-            ) from None
+            ) from err  # the cause tells the test suite which extra is missing
 
     @classmethod
     def create(cls, spec: ArchSpec | str, *, seed=0, dtype=np.float32, **options) -> KerasEngine:

@@ -29,11 +29,11 @@ class TorchEngine:
     def require(cls) -> None:
         try:
             import torch  # noqa: F401
-        except ImportError:
+        except ImportError as err:
             raise UserError(
                 "the PyTorch engine needs torch, which is not installed; "
                 "install it with `pip install 'cnnlab[torch]'` (or `make install`)."
-            ) from None
+            ) from err  # the cause tells the test suite which extra is missing
 
     @classmethod
     def create(cls, spec: ArchSpec | str, *, seed=0, dtype=np.float32, device="cpu", **options):
