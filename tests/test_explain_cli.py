@@ -124,3 +124,18 @@ def test_a_colour_map_is_summed_over_channels_and_kept_per_channel():
         "saliency": {"map": attribution[:, :1], "seconds": 0.1}
     })  # fmt: skip
     assert "map_channels" not in grey["methods"]["saliency"]
+
+
+def test_a_picture_of_another_shape_than_the_run_takes_is_one_sentence(
+    trained_runs, tmp_path, monkeypatch, capsys
+):
+    import cnnlab.data.imageprep
+
+    # as if the picture were read in colour: (3, 28, 28) where the run takes (1, 28, 28)
+    monkeypatch.setattr(
+        cnnlab.data.imageprep, "load_digit", lambda path: np.zeros((3, 28, 28), np.uint8)
+    )
+    argv = ["explain", str(trained_runs["mlp3-scratch"]), "--image", "any.png"]
+    assert main([*argv, "--json", str(tmp_path / "m.json")]) == 2
+    assert "takes 1x28x28 images" in capsys.readouterr().err
+    assert not (tmp_path / "m.json").exists()

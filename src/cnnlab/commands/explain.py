@@ -160,6 +160,7 @@ def _explain_one(args: argparse.Namespace, number: int, run_dir: str, chosen):
 
     from cnnlab.data import normalize
     from cnnlab.data.source import run_normalization
+    from cnnlab.errors import UserError
     from cnnlab.explain.pictures import render_explanations
     from cnnlab.explain.runs import explain_run, methods_for, network_of, run_record
     from cnnlab.rundir import RunDir
@@ -169,6 +170,12 @@ def _explain_one(args: argparse.Namespace, number: int, run_dir: str, chosen):
     image = _image(args, config)  # uint8 (H, W) or (C, H, W)
     stats = run_normalization(config)
     x = normalize(image[None], *stats).astype(np.float64)  # (1, C, H, W)
+    if x.shape[1:] != tuple(net.spec.input_shape):
+        shape = "x".join(map(str, net.spec.input_shape))
+        raise UserError(
+            f"{run_dir} takes {shape} images and --image reads a picture as a 28x28 grey "
+            "digit; explain this run's own test images with --index."
+        )
     background = float(normalize(np.zeros((1, 1, 1), np.uint8), *stats)[0, 0, 0, 0])
     methods = methods_for(net.spec, chosen, run_dir)
     # One image's batches are small: on one thread they run several times faster than on two
