@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnlab.analysis.stats import ALPHA
 from cnnlab.viz.plots import figure_to_rgb, new_figure
 
 
@@ -28,7 +29,8 @@ def render_seed_accuracies(
     ax.set_yticks(range(len(aggregates)))
     ax.set_yticklabels([f"{a['model']} · {a['engine']}" for a in aggregates])
     ax.invert_yaxis()  # first row on top, as in the tables
-    ax.set_xlabel("test accuracy (%) — dots: seeds, bar: mean, line: 95% interval of the mean")
+    level = f"{100 * (1 - ALPHA):g}%"  # the level of the intervals in summary.json
+    ax.set_xlabel(f"test accuracy (%) — dots: seeds, bar: mean, line: {level} interval of the mean")
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(title)
     return figure_to_rgb(fig)
