@@ -218,3 +218,17 @@ def test_predict_prepares_a_picture_as_the_folder_s_pictures(colour_runs, tmp_pa
     (result,) = json.loads(capsys.readouterr().out)
     assert result["class_name"] == "green"
     assert len(result["probabilities"]) == 3
+
+
+def test_cam_overlays_keep_the_colour(colour_runs, tmp_path):
+    from cnnlab.analysis.cam_runs import draw_cams
+    from cnnlab.viz.maps import overlay
+
+    path = draw_cams([colour_runs["torch"]], index=0, out_dir=tmp_path)
+    with Image.open(path) as figure:
+        assert "test image 0 (true label" in figure.info["caption"]
+    red = np.zeros((3, 4, 4), np.uint8)
+    red[0] = 200
+    shown = overlay(red, np.zeros((4, 4)), 0.0)  # no heat: the picture itself, in colour
+    assert (shown[..., 0] == 200).all()
+    assert (shown[..., 1:] == 0).all()

@@ -9,7 +9,8 @@ import numpy as np
 from cnnlab.analysis.cam import METHODS, compute_map
 from cnnlab.analysis.metrics import format_probability
 from cnnlab.analysis.receptive_field import OUTSIDE_NOTE, receptive_field, upsample_to_input
-from cnnlab.data import load_mnist, normalize
+from cnnlab.data import normalize
+from cnnlab.data.source import load_run_data, run_class_names, run_normalization
 from cnnlab.errors import UserError
 from cnnlab.fileio import write_bytes, write_json
 from cnnlab.rundir import CAM_DIR, RunDir
@@ -48,17 +49,19 @@ def draw_cams(
     out_dir = Path(out_dir) if out_dir is not None else run_dirs[0].resolve().parent
     into_runs = image is None
     if image is None:
-        data = load_mnist(data_dir, progress=False)
+        data = load_run_data(RunDir(run_dirs[0]).config(), data_dir)
         if not 0 <= index < len(data.test_images):
-            raise UserError(f"--index {index} is out of range: the test set has 0..9999.")
+            last = len(data.test_images) - 1
+            raise UserError(f"--index {index} is out of range: the test set has 0..{last}.")
         image, name = data.test_images[index], f"test{index}"
         true_label = int(data.test_labels[index])
     else:
         name, true_label = "image", None
-    x = normalize(image[None]).astype(np.float32)  # (1, 1, 28, 28)
     rows = []
     for run_dir in run_dirs:
         engine, config = RunDir(run_dir).load_trained(device)
+        # (1, C, H, W), with the statistics of the run's training pixels
+        x = normalize(image[None], *run_normalization(config)).astype(np.float32)
         label = f"{config['model']} · {config['engine']}"
         row = _run_maps(engine, x, target)
         if into_runs and "maps" in row:
@@ -67,8 +70,12 @@ def draw_cams(
         rows.append(row | {"label": label, "image": image})
     what = f"test image {index}" if true_label is not None else "the given image"
     caption = caption_text(what, true_label, rows)
+    names = run_class_names(RunDir(run_dirs[0]).config())
+    named = f" ({names[true_label]})" if true_label is not None and names[true_label] != str(
+        true_label
+    ) else ""  # fmt: skip
     title = f"Class activation maps, {what}" + (
-        f", true label {true_label}" if true_label is not None else ""
+        f", true label {true_label}{named}" if true_label is not None else ""
     )
     picture = render_cam_comparison(rows, title=title)
     comparison = out_dir / comparison_name
@@ -89,7 +96,7 @@ def _run_maps(engine, x: np.ndarray, target: int | None) -> dict:
     methods = METHODS if spec.head is not None else ("gradcam",)
     maps = {m: compute_map(engine, spec, x, target, m) for m in methods}
     for result in maps.values():
-        result["upsampled"] = upsample_to_input(result["map"], field)  # (28, 28)
+        result["upsampled"] = upsample_to_input(result["map"], field, spec.input_shape[1:])
     k, p = maps["gradcam"]["target"], maps["gradcam"]["probabilities"]
     return {
         "maps": maps,
@@ -192,7 +199,7 @@ def draw_comparison_cams(cnn_runs: list[Path], out_dir: Path, data_dir=None) -> 
     draw_cams(
         cnn_runs, index=0, out_dir=out_dir, data_dir=data_dir, comparison_name=COMPARISON_FILE
     )
-    labels = load_mnist(data_dir, progress=False).test_labels.astype(np.int64)
+    labels = load_run_data(RunDir(cnn_runs[0]).config(), data_dir).test_labels.astype(np.int64)
     index = disagreement_index(cnn_runs, labels)
     if index is not None:
         print(f"... and on test image {index}, which they disagree on or get wrong", flush=True)

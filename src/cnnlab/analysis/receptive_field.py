@@ -73,20 +73,21 @@ def _walk(spec: ArchSpec, input_shape) -> tuple[dict[str, ReceptiveField], objec
     return fields, None
 
 
-def receptive_fields(spec: ArchSpec, input_shape=INPUT_SHAPE) -> dict[str, ReceptiveField]:
-    """Cell centres and receptive-field size of every layer whose output is still a map."""
-    return _walk(spec, input_shape)[0]
+def receptive_fields(spec: ArchSpec, input_shape=None) -> dict[str, ReceptiveField]:
+    """Cell centres and receptive-field size of every layer whose output is still a map, for
+    images of `input_shape` (default: the spec's own)."""
+    return _walk(spec, input_shape or spec.input_shape)[0]
 
 
 def receptive_field(
-    spec: ArchSpec, layer_name: str | None = None, input_shape=INPUT_SHAPE
+    spec: ArchSpec, layer_name: str | None = None, input_shape=None
 ) -> ReceptiveField:
     """Cell centres and receptive-field size of `layer_name`'s output (default: the spec's
     CAM feature layer). Raises ValueError for a layer that mixes all positions on the way."""
     target = layer_name or spec.feature_layer
     if target is None:
         raise ValueError(f"{spec.name} has no conv feature map")
-    fields, mixer = _walk(spec, input_shape)
+    fields, mixer = _walk(spec, input_shape or spec.input_shape)
     if target in fields:
         return fields[target]
     if mixer is not None and target in [layer.name for layer in spec.layers]:

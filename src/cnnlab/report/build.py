@@ -244,6 +244,12 @@ def _named_rows(runs: list[Run]) -> list[dict]:
     return rows
 
 
+def _dataset_title(runs) -> str:
+    """The name of the runs' data set, e.g. "Fashion-MNIST" (runs before --dataset: MNIST)."""
+    titles = {run.config.get("data", {}).get("title", "MNIST") for run in runs}
+    return " and ".join(sorted(titles))
+
+
 def build_report(
     run_dirs,
     out_html: str | os.PathLike,
@@ -284,6 +290,7 @@ def build_report(
     ]
     context = {
         "title": title,
+        "dataset": _dataset_title(runs),
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "rows": rows,
         "best_accuracy": max(accuracies) if accuracies else None,

@@ -67,7 +67,7 @@ def _show_overlay(ax, image: np.ndarray, upsampled: np.ndarray, centers, target)
     """The map at the image size blended over it, faded where no cell sits; an empty map leaves
     the digit grey and says why inside the panel."""
     heat, empty = normalize_map(upsampled)
-    coverage = 0.5 if centers is None else 0.5 * cell_coverage(centers, image.shape)
+    coverage = 0.5 if centers is None else 0.5 * cell_coverage(centers, image.shape[-2:])
     ax.imshow(overlay(image, heat, 0.0 if empty else coverage), interpolation="nearest")
     if centers is not None and not empty:
         _mark_centres(ax, centers)
@@ -111,7 +111,7 @@ def cam_panels_figure(
     """The matplotlib Figure of `render_cam_panels` (tests measure its texts)."""
     raw_map = np.asarray(raw_map, dtype=np.float64)
     if upsampled is None:
-        upsampled = _upsample(raw_map, image.shape, centers)
+        upsampled = _upsample(raw_map, image.shape[-2:], centers)
     h, w = raw_map.shape
     fig = new_figure(8.2, 3.5)
     if title:
@@ -122,7 +122,7 @@ def cam_panels_figure(
     _show_raw_map(axes[1], raw_map)
     axes[1].set_title(f"map, {h}×{w}", fontsize=10)
     _show_overlay(axes[2], image, upsampled, centers, target)
-    axes[2].set_title(f"upsampled to {image.shape[0]}×{image.shape[1]}", fontsize=10)
+    axes[2].set_title(f"upsampled to {image.shape[-2]}×{image.shape[-1]}", fontsize=10)
     if normalize_map(raw_map)[1]:
         _note(axes[1], empty_note(target))
     _colour_bar(fig, list(axes[1:]))
@@ -174,13 +174,15 @@ def _comparison_row(axes, row: dict, with_gradcam: bool) -> None:
         ax_cam.set_xlabel(f"{cam.shape[0]}×{cam.shape[1]}", fontsize=8, labelpad=2)
         if normalize_map(cam)[1]:
             _note(ax_cam, empty_note(target))
-        _show_overlay(ax_overlay, image, _upsample(cam, image.shape, centers), centers, target)
+        _show_overlay(ax_overlay, image, _upsample(cam, image.shape[-2:], centers), centers, target)
     if with_gradcam:
         if row.get("gradcam") is None:
             axes[3].set_axis_off()
         else:
             grad = np.asarray(row["gradcam"], dtype=np.float64)
-            _show_overlay(axes[3], image, _upsample(grad, image.shape, centers), centers, target)
+            _show_overlay(
+                axes[3], image, _upsample(grad, image.shape[-2:], centers), centers, target
+            )
 
 
 def cam_comparison_figure(rows: list[dict], title: str = "Class activation maps"):

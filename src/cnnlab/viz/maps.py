@@ -75,14 +75,16 @@ def cell_coverage(centers, shape: tuple[int, int] = (28, 28)) -> np.ndarray:
 
 
 def overlay(image: np.ndarray, heat: np.ndarray, alpha=0.5) -> np.ndarray:
-    """Blend a [0, 1] heat map, coloured with `COLORMAP`, over a greyscale uint8 image.
+    """Blend a [0, 1] heat map, coloured with `COLORMAP`, over a uint8 image.
 
-    image: (H, W) uint8; heat: (H, W) in [0, 1]; alpha: the colour's weight, one number or
-    (H, W) (0 leaves the grey image). Returns RGB uint8 (H, W, 3).
+    image: (H, W) grey or (3, H, W) colour uint8; heat: (H, W) in [0, 1]; alpha: the colour's
+    weight, one number or (H, W) (0 leaves the image). Returns RGB uint8 (H, W, 3).
     """
     from matplotlib import colormaps
 
-    grey = np.asarray(image, dtype=np.float64)[..., None] / 255.0  # (H, W, 1)
+    image = np.asarray(image, dtype=np.float64)
+    # (H, W, 1) grey or (H, W, 3) colour, 0..1
+    grey = (image.transpose(1, 2, 0) if image.ndim == 3 else image[..., None]) / 255.0
     alpha = np.asarray(alpha, dtype=np.float64)
     alpha = alpha[..., None] if alpha.ndim == 2 else alpha  # (H, W, 1) or scalar
     colour = colormaps[COLORMAP](np.clip(heat, 0.0, 1.0))[..., :3]  # (H, W, 3)
