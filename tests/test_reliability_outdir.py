@@ -267,3 +267,16 @@ def test_metrics_are_never_appended_through_a_link(tmp_path):
     with pytest.raises(UserError, match="is a symbolic link"):
         run.append_metrics()
     assert thesis.read_text() == "years of work"
+
+
+def test_a_grid_worker_sends_back_every_file_training_wrote(tiny_run):
+    """Workers send only cnnlab's files (`RunDir.owned_files`): a file kind that training adds
+    without naming it there would be lost on the way back, and this test says so."""
+    from cnnlab.grid.tasks import pack_run
+
+    written = {
+        p.relative_to(tiny_run).as_posix()
+        for p in tiny_run.rglob("*")
+        if p.is_file() and p.name != ".cnnlab.lock"
+    }
+    assert set(pack_run(tiny_run)) == written
