@@ -98,3 +98,26 @@ def test_guided_relu_backward_zeroes_negative_gradients_where_plain_relu_passes_
     dy = np.array([[5.0, -4.0, 6.0]])
     np.testing.assert_array_equal(relu.backward(dy), [[0.0, -4.0, 6.0]])
     np.testing.assert_array_equal(relu.guided_backward(dy), [[0.0, 0.0, 6.0]])
+
+
+def test_each_engine_s_weights_reach_the_network_that_explains_them():
+    """`network_of`: PyTorch runs explained by autograd, NumPy and Keras runs by the NumPy
+    network, each holding the engine's own weights (same scores as the engine)."""
+    from cnnlab.explain.runs import network_of
+    from cnnlab.training.engines import make_engine
+
+    x = digit_like(4)
+    engines = ["scratch", "torch"]
+    try:
+        from cnnlab.models.keras_builder import import_keras
+
+        import_keras()
+        engines.append("keras")
+    except ImportError:
+        pass
+    for name in engines:
+        engine = make_engine("cnn2", name, seed=6)
+        expected = engine.logits(x.astype(np.float32)).astype(np.float64)
+        net = network_of(engine)
+        assert net.engine == ("torch" if name == "torch" else "scratch")
+        np.testing.assert_allclose(net.logits(x), expected, rtol=1e-4, atol=1e-5, err_msg=name)
