@@ -40,38 +40,34 @@ def sanity_checks(net, images: np.ndarray, methods, background: float) -> dict:
     correlation and SSIM at each randomisation stage, its verdict, and the deletion and
     insertion areas with bootstrap intervals; the same areas for a random pixel order."""
     stages = [
-        (name, type(net).from_state(net.spec, s))
-        for name, s in cascade_states(net.spec, net.state())
+        (name, type(net).from_state(net.spec, state))
+        for name, state in cascade_states(net.spec, net.state())
     ]
     rng = np.random.default_rng(RANDOM_ORDER_SEED)
-    per_method = {m: {"spearman": [], "ssim": [], "deletion": [], "insertion": []} for m in methods}
+    scores = {
+        m: {"spearman": [[] for _ in stages], "ssim": [[] for _ in stages], "deletion": [],
+            "insertion": []}
+        for m in methods
+    }  # fmt: skip
     random_areas = {"deletion": [], "insertion": []}
     for x in images[:, None]:  # (1, C, H, W) each
         target, _, trained = explain_image(net, x, methods, background)
         for method, result in trained.items():
-            _add_areas(
-                per_method[method],
-                net,
-                x,
-                faithfulness.ranking_of(result["map"]),
-                target,
-                background,
-            )
-        _add_areas(
-            random_areas, net, x, rng.permutation(x.shape[2] * x.shape[3]), target, background
-        )
-        for stage_index, (_, randomised) in enumerate(stages):
+            ranking = faithfulness.ranking_of(result["map"])
+            _add_areas(scores[method], net, x, ranking, target, background)
+        ranking = rng.permutation(x.shape[2] * x.shape[3])
+        _add_areas(random_areas, net, x, ranking, target, background)
+        for stage, (_, randomised) in enumerate(stages):
             _, _, maps = explain_image(randomised, x, methods, background, target)
             for method, result in maps.items():
-                scores = per_method[method]
                 a, b = trained[method]["map"][0].sum(axis=0), result["map"][0].sum(axis=0)
-                _at(scores["spearman"], stage_index).append(similarity.rank_correlation(a, b))
-                _at(scores["ssim"], stage_index).append(similarity.ssim(a, b))
+                scores[method]["spearman"][stage].append(similarity.rank_correlation(a, b))
+                scores[method]["ssim"][stage].append(similarity.ssim(a, b))
     return {
         "images": len(images),
         "stages": [name for name, _ in stages],
         "pass_below": PASS_BELOW,
-        "methods": {m: _summary(scores) for m, scores in per_method.items()},
+        "methods": {m: _summary(method_scores) for m, method_scores in scores.items()},
         "random_order": {k: faithfulness.bootstrap(v) for k, v in random_areas.items()},
     }
 
@@ -80,12 +76,6 @@ def _add_areas(scores: dict, net, x, ranking, target: int, background: float) ->
     deletion, insertion = faithfulness.curves(net, x, ranking, target, background)
     scores["deletion"].append(faithfulness.area(deletion))
     scores["insertion"].append(faithfulness.area(insertion))
-
-
-def _at(lists: list[list[float]], index: int) -> list[float]:
-    while len(lists) <= index:
-        lists.append([])
-    return lists[index]
 
 
 def _summary(scores: dict) -> dict:
