@@ -264,8 +264,10 @@ def test_metrics_are_never_appended_through_a_link(tmp_path):
     thesis = tmp_path / "thesis.tex"
     thesis.write_text("years of work")
     (run / "metrics.jsonl").symlink_to(thesis)
+    from cnnlab.fileio import open_append
+
     with pytest.raises(UserError, match="is a symbolic link"):
-        run.append_metrics()
+        open_append(run.metrics_path)
     assert thesis.read_text() == "years of work"
 
 

@@ -175,3 +175,15 @@ def exchange_paths(a: str | os.PathLike, b: str | os.PathLike) -> None:
         os.replace(parked, a)
     except OSError as err:
         raise cannot_write(b, err) from None
+
+
+def open_append(path: str | os.PathLike) -> IO[str]:
+    """A text file opened for appending (created if missing), never through a link put in
+    its place (O_NOFOLLOW): a link there is refused with one sentence."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, _FILE_MODE)
+    except OSError as err:
+        refuse_symlink(path)
+        raise cannot_write(path, err) from None
+    return os.fdopen(fd, "a", encoding="utf-8")

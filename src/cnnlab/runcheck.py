@@ -7,6 +7,7 @@ the field, instead of a traceback somewhere later.
 
 from __future__ import annotations
 
+import json
 from numbers import Real
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,18 @@ EVALUATION_FIELDS = {
     "top_scoring": (list,),
     "loss": _OPTIONAL_NUMBER,
 }
+
+
+def read_json_file(path: Path) -> Any:
+    """A JSON file's content; one sentence when it is missing or not JSON."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path} is missing; is this a cnnlab run directory?") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise UserError(
+            f"{path} is not valid JSON ({err}); rerun the step that writes it."
+        ) from None
 
 
 def _type_name(value: Any) -> str:

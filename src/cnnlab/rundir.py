@@ -11,16 +11,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import platform
 import sys
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from cnnlab.errors import UserError
 from cnnlab.fileio import (
-    cannot_write,
     make_dir,
     refuse_not_a_file,
     refuse_symlink,
@@ -36,6 +32,7 @@ from cnnlab.runcheck import (
     check_config,
     check_fields,
     is_cnnlab_config,
+    read_json_file,
 )
 from cnnlab.runlock import LOCK, locked
 
@@ -62,35 +59,6 @@ EVALUATION_FILES = (
     "worst_errors.png",
     "curves.png",
 )
-VERSIONED_PACKAGES = ("cnnlab", "numpy", "tensorboardX", "matplotlib")  # and every engine's
-
-
-def library_versions() -> dict[str, str]:
-    """Python's and every installed library's version that can change a run's numbers."""
-    from cnnlab.training.engines import ENGINES
-
-    versions = {"python": platform.python_version()}
-    engine_libraries = [lib for engine in ENGINES.values() for lib in engine.libraries]
-    for package in dict.fromkeys([*VERSIONED_PACKAGES, *engine_libraries]):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            versions[package] = metadata.version(package)
-    return versions
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def read_json_file(path: Path) -> Any:
-    """A JSON file's content; one sentence when it is missing or not JSON."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path} is missing; is this a cnnlab run directory?") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise UserError(
-            f"{path} is not valid JSON ({err}); rerun the step that writes it."
-        ) from None
 
 
 class RunDir:
@@ -177,16 +145,6 @@ class RunDir:
     @property
     def metrics_path(self) -> Path:
         return self.path / METRICS
-
-    def append_metrics(self):
-        """metrics.jsonl opened for appending, never through a link put in its place."""
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-        try:
-            fd = os.open(self.metrics_path, flags, 0o644)
-        except OSError as err:
-            refuse_symlink(self.metrics_path)
-            raise cannot_write(self.metrics_path, err) from None
-        return os.fdopen(fd, "a", encoding="utf-8")
 
     def records(self) -> list[dict[str, Any]]:
         """Every record of metrics.jsonl. A line cut short (training killed mid-write) or

@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from cnnlab.failpoints import durable
-from cnnlab.fileio import write_text
-from cnnlab.rundir import RunDir, now_iso
+from cnnlab.fileio import open_append, write_text
+from cnnlab.provenance import now_iso
+from cnnlab.rundir import RunDir
 from cnnlab.training.tensorboard_log import (  # AnalysisLog: for the analysis steps
     EPOCH_SCALARS,
     AnalysisLog,
@@ -85,7 +86,7 @@ class MetricsLog:
         self.path = run.metrics_path
         kept = [] if resume_step is None else [r for r in run.records() if r["step"] <= resume_step]
         write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
-        self._file = run.append_metrics()
+        self._file = open_append(self.path)
 
     def write(self, record: dict[str, Any]) -> None:
         self._file.write(json.dumps(record) + "\n")

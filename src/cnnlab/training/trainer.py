@@ -16,7 +16,8 @@ from cnnlab.data.source import check_fits, check_same_data, folder_options, shap
 from cnnlab.errors import UserError
 from cnnlab.models import resolve_spec
 from cnnlab.models.shapes import parameter_count, summary_markdown
-from cnnlab.rundir import CONFIG, RunDir, library_versions, now_iso
+from cnnlab.provenance import library_versions, now_iso
+from cnnlab.rundir import CONFIG, RunDir
 from cnnlab.text import count_noun
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.engines import Engine, engine_class, make_engine
