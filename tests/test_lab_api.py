@@ -58,6 +58,7 @@ def test_runs_lists_every_run_and_the_broken_one_with_its_reason(client):
         "engine": "torch",
         "engine_label": "PyTorch",
         "cam": "cam",
+        "default_method": "cam",
         "broken": False,
         "error": None,
         "test_accuracy": None,
@@ -68,7 +69,7 @@ def test_runs_lists_every_run_and_the_broken_one_with_its_reason(client):
     assert "notes" not in by_id
 
 
-def test_predict_answers_for_every_ready_run_with_cams_of_the_cnns(client):
+def test_predict_answers_for_every_ready_run_with_its_default_map(client):
     answer = post_png(client, "/api/predict", drawn_digit_png())
     assert answer.status_code == 200
     body = answer.json()
@@ -80,7 +81,10 @@ def test_predict_answers_for_every_ready_run_with_cams_of_the_cnns(client):
         assert len(result["probabilities"]) == 10
         assert sum(result["probabilities"]) == pytest.approx(1.0, abs=1e-4)
         assert result["prediction"] == int(np.argmax(result["probabilities"]))
-        assert (result["cam"] is None) == result["run"].startswith("mlp3")
+        # the default map: CAM for the CNNs, integrated gradients for the MLP
+        expected = "integrated_gradients" if result["run"].startswith("mlp3") else "cam"
+        assert result["method"] == expected
+        assert result["map"].startswith("data:image/png;base64,")
     assert body["milliseconds"] >= 0
 
 

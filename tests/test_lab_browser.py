@@ -20,8 +20,8 @@ from browser import CHROMIUM_FLAGS, chromium_or_skip, lab_server  # noqa: E402
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 RUNS = ("cnn2-scratch", "cnn2-torch", "mlp3-scratch")
-CAMS_LOADED = (
-    "[...document.querySelectorAll('img.cam')].every((img) => img.complete && img.naturalWidth > 0)"
+MAPS_LOADED = (
+    "[...document.querySelectorAll('img.map')].every((img) => img.complete && img.naturalWidth > 0)"
 )
 # Mouse strokes of each digit on the 280x280 pad, as lists of (x, y) points.
 STROKES = {
@@ -107,11 +107,11 @@ def test_every_run_predicts_a_clearly_drawn_one_and_seven(page):
     page.screenshot(path=str(ARTIFACTS / "lab-draw.png"), full_page=True)
 
 
-def test_cam_images_load(page):
+def test_map_images_load(page):
     draw(page, 7)
-    page.wait_for_function(CAMS_LOADED)
-    cams = page.evaluate("[...document.querySelectorAll('img.cam')].map((img) => img.naturalWidth)")
-    assert cams == [28, 28]  # the two CNNs; the MLP has none
+    page.wait_for_function(MAPS_LOADED)
+    maps = page.evaluate("[...document.querySelectorAll('img.map')].map((img) => img.naturalWidth)")
+    assert maps == [28, 28, 28]  # the two CNNs' CAMs and the MLP's integrated gradients
     assert page.evaluate("document.querySelector('#input').naturalWidth") == 28
 
 
@@ -341,3 +341,45 @@ def test_the_browser_receives_the_413_sentence_for_an_oversized_body(page):
     )
     assert answer[0] == 413
     assert "over 2 MB" in answer[1]
+
+
+def card_maps(page) -> dict[str, tuple[str, str]]:
+    """Per run card: (the method its map was drawn with, the map's data URL)."""
+    return page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('.run-card')].map((card) =>
+             [card.dataset.run, [card.dataset.method, card.querySelector('img.map').src]]))"""
+    )
+
+
+def test_switching_the_method_redraws_every_runs_map_the_mlp_included(page):
+    draw(page, 7)
+    page.wait_for_function(MAPS_LOADED)
+    default = card_maps(page)
+    assert {run: method for run, (method, _) in default.items()} == {
+        "cnn2-scratch": "cam",
+        "cnn2-torch": "cam",
+        "mlp3-scratch": "integrated_gradients",  # not "no conv layer, no CAM"
+    }
+    for method, mlp_method in (("saliency", "saliency"), ("gradcam", "integrated_gradients")):
+        answers = int(page.evaluate("Number(document.body.dataset.answers)"))
+        page.select_option("#method", method)
+        page.wait_for_function(f"Number(document.body.dataset.answers) > {answers}")
+        page.wait_for_function(MAPS_LOADED)
+        shown = card_maps(page)
+        assert shown["cnn2-scratch"][0] == shown["cnn2-torch"][0] == method
+        assert shown["mlp3-scratch"][0] == mlp_method
+        assert all(
+            url != default[run][1] for run, (_, url) in shown.items() if run != "mlp3-scratch"
+        )
+    note = page.get_attribute(".run-card[data-run=mlp3-scratch] .method", "title")
+    assert "no conv layer, which gradcam needs" in note
+    page.select_option("#method", "smoothgrad")
+    page.click(".tab[data-view=inside]")
+    page.select_option("#inside-run", "mlp3-scratch")
+    page.wait_for_function(
+        "document.body.dataset.inside === 'mlp3-scratch'"
+        " && document.body.dataset.insideMethod === 'smoothgrad'"
+    )
+    page.wait_for_function("document.querySelector('#inside-map').naturalWidth === 28")
+    page.click(".tab[data-view=draw]")
+    page.select_option("#method", "default")

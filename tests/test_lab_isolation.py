@@ -188,7 +188,9 @@ def test_a_bug_is_still_a_json_sentence(runs_dir, mnist_dir, monkeypatch):
     def broken_png(index):
         raise TypeError("a bug")
 
-    monkeypatch.setattr(lab_app.testset.TestSet, "image_png", lambda self, index: broken_png(index))
+    monkeypatch.setattr(
+        lab_app.testset.TestSet, "image_png", lambda self, run, index: broken_png(index)
+    )
     answer = client.get("/api/test-image/3")
     assert answer.status_code == 500
     assert answer.json() == {"error": "the lab failed on this request (TypeError); see its log."}

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from cnnlab.errors import UserError
-from cnnlab.lab.inference import png_data_url
+from cnnlab.lab.attribution import DEFAULT, attribution
+from cnnlab.lab.inference import picture_url, png_data_url
 from cnnlab.lab.runs import LabRun
 from cnnlab.models.layers import conv2d, flatten
 from cnnlab.training.engines import REFERENCE, SCRATCH
@@ -120,7 +121,7 @@ def first_filters(run: LabRun) -> dict[str, Any] | None:
         weight = run.engine.model.state_dict()[f"{first.name}.weight"]
     else:
         weight = getattr(run.engine.model, first.name).weight.detach().cpu().numpy()
-    w = np.asarray(weight, dtype=np.float64)[:, 0]  # (C_out, k, k), the one input channel
+    w = np.asarray(weight, dtype=np.float64).mean(axis=1)  # (C_out, k, k): over input channels
     limit = max(float(np.abs(w).max()), 1e-12)
     grid, columns = tile_grid(w / limit, fill=np.nan)  # -limit..limit -> -1..1
     return {
@@ -131,20 +132,23 @@ def first_filters(run: LabRun) -> dict[str, Any] | None:
     }
 
 
-def inside(run: LabRun, digit: np.ndarray) -> dict[str, Any]:
-    """POST /api/activations/{run}: every layer's output, the filters and the class scores."""
-    from cnnlab.data import normalize
+def inside(run: LabRun, image: np.ndarray, method: str = DEFAULT) -> dict[str, Any]:
+    """POST /api/activations/{run}: every layer's output, the filters, the class scores and the
+    map of the predicted class by `method` (`attribution`)."""
+    from cnnlab.lab.rundata import normalized
     from cnnlab.scratch.functional import softmax
 
-    x = normalize(digit[None])  # (1, 1, 28, 28)
+    x = normalized(image, run.data)  # (1, C, H, W)
     fields = receptive_fields(run.spec)
     with run.lock:
         outputs = layer_outputs(run, x)
         filters = first_filters(run)
-    logits = outputs[-1][2]  # (10,)
+        logits = outputs[-1][2]  # (classes,)
+        target = int(np.argmax(logits))
+        shown = attribution(run, x, image, target, method, run.data.background)
     return {
         "run": run.id,
-        "input": png_data_url(digit),
+        "input": picture_url(image),
         "layers": [
             describe_layer(name, kind, out, fields.get(name, {}))
             for name, kind, out in outputs
@@ -153,4 +157,5 @@ def inside(run: LabRun, digit: np.ndarray) -> dict[str, Any]:
         "filters": filters,
         "logits": [round(float(v), 4) for v in logits],
         "probabilities": [round(float(v), 6) for v in softmax(logits[None])[0]],
+        "attribution": shown,
     }

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cnnlab.errors import UserError
 from cnnlab.lab import activations, http_errors, inference, testset
+from cnnlab.lab.attribution import DEFAULT, check_method
 from cnnlab.lab.bodylimit import BodyLimit
 from cnnlab.lab.runs import RunRegistry, answering
 
@@ -47,32 +48,42 @@ def create_app(runs_dir: str | Path, data_dir: str | Path | None = None) -> Fast
         return {"runs": [run.summary() for run in registry.runs()]}
 
     @app.post("/api/predict")
-    async def predict(request: Request) -> dict:
+    async def predict(request: Request, method: str = DEFAULT, data: str | None = None) -> dict:
+        method = check_method(method)
         body = await request.body()  # at most BodyLimit's bound
-        content_type = request.headers.get("content-type", "")
-        digit = inference.decode_digit(body, content_type)
         await run_in_threadpool(registry.refresh)
-        return await run_in_threadpool(inference.predict_all, registry.ready(), digit)
+        runs = registry.ready()
+        group = pick_group(runs, data)
+        if group is None:
+            raise UserError("no trained run is ready to answer; train one first.")
+        chosen = [run for run in runs if run.data.key == group.key]
+        image = inference.decode_picture(body, request.headers.get("content-type", ""), group)
+        return await run_in_threadpool(inference.predict_all, chosen, image, method)
 
     @app.post("/api/activations/{run_id}")
-    async def layer_activations(run_id: str, request: Request) -> dict:
+    async def layer_activations(run_id: str, request: Request, method: str = DEFAULT) -> dict:
+        method = check_method(method)
         run = ready_run(run_id)
         body = await request.body()  # at most BodyLimit's bound
-        digit = inference.decode_digit(body, request.headers.get("content-type", ""))
+        image = inference.decode_picture(body, request.headers.get("content-type", ""), run.data)
         with answering(run):
-            return await run_in_threadpool(activations.inside, run, digit)
+            return await run_in_threadpool(activations.inside, run, image, method)
 
     @app.get("/api/confusion/{run_id}")
     def confusion(run_id: str, true: int | None = None, predicted: int | None = None) -> dict:
         run = ready_run(run_id)
         if (true is None) != (predicted is None):
-            raise UserError("give both true and predicted (0-9) to open a confusion cell.")
+            raise UserError("give both true and predicted (class numbers) to open a cell.")
         with answering(run):
             return tests.confusion(run) if true is None else tests.cell(run, true, predicted)
 
     @app.get("/api/test-image/{index}")
-    def test_image(index: int) -> Response:
-        return Response(tests.image_png(index), media_type="image/png")
+    def test_image(index: int, run: str | None = None) -> Response:
+        """Test image `index` of the data set of `run` (default: the first run listed)."""
+        chosen = registry.get(run) if run is not None else next(iter(registry.ready()), None)
+        if chosen is None or not chosen.ready:
+            raise UserError("no ready run names a data set to show test images of.")
+        return Response(tests.image_png(chosen, index), media_type="image/png")
 
     @app.get("/api/curves")
     def curves(runs: str = "") -> dict:
@@ -93,3 +104,14 @@ def create_app(runs_dir: str | Path, data_dir: str | Path | None = None) -> Fast
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def pick_group(runs, key: str | None):
+    """The data set (`rundata.RunData`) of the runs a picture goes to: the one `key` names, or
+    that of the first run listed; None when no run is ready. UserError for an unknown key."""
+    if key is None:
+        return runs[0].data if runs else None
+    for run in runs:
+        if run.data.key == key:
+            return run.data
+    raise UserError(f"no ready run was trained on the data set {key!r}; see GET /api/runs.")

@@ -1,8 +1,9 @@
-"""A request's picture through every run: the 28x28 input, predictions and CAM overlays.
+"""A request's picture through every run of one data set: the input the models see,
+predictions and the maps of the chosen attribution method.
 
-The picture is prepared exactly as `cnnlab predict` prepares a file (`load_digit`, then
-`normalize`); predictions come from each engine's own `logits`, maps from
-`cnnlab.analysis.cam.compute_map`.
+The picture is prepared exactly as `cnnlab predict` prepares a file for the run's data set
+(`rundata.prepare_picture`, then the run's normalisation); predictions come from each engine's
+own `logits`, maps from `attribution`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import io
 import json
 import time
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from cnnlab.errors import UserError
+from cnnlab.lab.attribution import DEFAULT, attribution
 from cnnlab.lab.runs import LabRun, RunFailedError, UnusableAnswerError, answering
 
 DATA_URL_PREFIX = "data:image/"
@@ -45,15 +46,12 @@ def image_bytes(body: bytes, content_type: str) -> bytes:
         raise UserError("the image data URL is not valid base64.") from None
 
 
-def decode_digit(body: bytes, content_type: str) -> np.ndarray:
-    """The MNIST-like uint8 (28, 28) input a request's picture becomes; UserError when the
-    picture cannot be read or is blank."""
-    from cnnlab.data.imageprep import load_digit
+def decode_picture(body: bytes, content_type: str, data) -> np.ndarray:
+    """The uint8 picture a request's body becomes for runs of the data set `data`
+    (`rundata.RunData`): (28, 28) MNIST-like for digits; UserError when it cannot be read."""
+    from cnnlab.lab.rundata import prepare_picture
 
-    raw = image_bytes(body, content_type)
-    if not raw:
-        raise UserError("the request has no image; send a PNG of one digit.")
-    return load_digit(io.BytesIO(raw), name="the uploaded image")
+    return prepare_picture(image_bytes(body, content_type), data)
 
 
 def png_data_url(array: np.ndarray) -> str:
@@ -61,16 +59,6 @@ def png_data_url(array: np.ndarray) -> str:
     from cnnlab.viz.plots import png_bytes
 
     return "data:image/png;base64," + base64.b64encode(png_bytes(array)).decode("ascii")
-
-
-def heat_on_input(raw_map: np.ndarray, spec) -> np.ndarray:
-    """A raw CAM (h, w) as a [0, 1] heat map over the 28x28 input: each cell placed at the
-    centre of its receptive field, as in `cnnlab cam` (`cnnlab.analysis.receptive_field`)."""
-    from cnnlab.analysis.receptive_field import receptive_field, upsample_to_input
-    from cnnlab.viz.maps import normalize_map
-
-    heat, _ = normalize_map(upsample_to_input(raw_map, receptive_field(spec)))
-    return heat
 
 
 def probabilities(run: LabRun, x: np.ndarray) -> np.ndarray:
@@ -86,48 +74,47 @@ def probabilities(run: LabRun, x: np.ndarray) -> np.ndarray:
     return p
 
 
-def cam_overlay(run: LabRun, x: np.ndarray, digit: np.ndarray, target: int) -> str | None:
-    """The CAM (or Grad-CAM) of class `target` over the input, as a PNG data URL; None for a
-    network without conv layers."""
-    from cnnlab.analysis.cam import compute_map
-    from cnnlab.viz.maps import overlay
+def predict_run(
+    run: LabRun, image: np.ndarray, method: str = DEFAULT, with_map: bool = True
+) -> dict[str, Any]:
+    """One run's answer for one prepared picture (uint8, as `rundata.prepare_picture` gives it):
+    prediction, probabilities and the map of the predicted class by `method`."""
+    from cnnlab.lab.rundata import normalized
 
-    if not run.has_conv:
-        return None
-    method = "cam" if run.spec.head else "gradcam"
-    result = compute_map(run.engine, run.spec, x, target, method)
-    return png_data_url(overlay(digit, heat_on_input(result["map"], run.spec)))
-
-
-def predict_run(run: LabRun, digit: np.ndarray, with_cam: bool = True) -> dict[str, Any]:
-    """One run's answer for one prepared digit (28, 28) uint8."""
-    from cnnlab.data import normalize
-
-    x = normalize(digit[None])  # (1, 1, 28, 28) float32
+    x = normalized(image, run.data)  # (1, C, H, W) float32
     with run.lock, answering(run):
         p = probabilities(run, x)
         prediction = int(p.argmax())
-        cam = cam_overlay(run, x, digit, prediction) if with_cam else None
+        shown = {"method": None, "note": None, "map": None}
+        if with_map:
+            shown = attribution(run, x, image, prediction, method, run.data.background)
     return {
         "run": run.id,
         "prediction": prediction,
+        "class_name": run.data.class_names[prediction],
         "probabilities": [float(v) for v in p],
-        "cam": cam,
+        **shown,
     }
 
 
-def predict_all(runs: list[LabRun], digit: np.ndarray) -> dict[str, Any]:
+def picture_url(image: np.ndarray) -> str:
+    """A prepared picture, (H, W) or (3, H, W) uint8, as a PNG data URL."""
+    pixels = image if image.ndim == 2 else image.transpose(1, 2, 0)  # (H, W, 3) for PNG
+    return png_data_url(np.ascontiguousarray(pixels))
+
+
+def predict_all(runs: list[LabRun], image: np.ndarray, method: str = DEFAULT) -> dict[str, Any]:
     """POST /api/predict's answer: the input the models see and every run's answer; a run that
     fails answers its reason instead, and is listed as broken from then on."""
     started = time.perf_counter()
     answers = []
     for run in runs:
         try:
-            answers.append(predict_run(run, digit))
+            answers.append(predict_run(run, image, method))
         except RunFailedError as err:
             answers.append({"run": run.id, "error": str(err)})
     return {
-        "input": png_data_url(digit),
+        "input": picture_url(image),
         "runs": answers,
         "milliseconds": round(1000 * (time.perf_counter() - started), 2),
     }
@@ -137,7 +124,8 @@ def warm_up(run: LabRun) -> None:
     """Answer one made-up digit (a bar) right after the run is loaded, CAM included: the first
     call of an engine pays for library set-up and caches, and a student's first stroke should
     not. A run that fails here is listed as broken from the start."""
-    digit = np.zeros((28, 28), np.uint8)
-    digit[4:24, 12:16] = 255  # (28, 28): a "1"
+    C, H, W = run.data.shape
+    image = np.zeros((H, W) if C == 1 else (C, H, W), np.uint8)
+    image[..., H // 7 : H - H // 7, W // 2 - W // 14 : W // 2 + W // 14] = 255  # a "1"
     with contextlib.suppress(RunFailedError):  # answering() recorded the reason in run.error
-        predict_run(run, digit)
+        predict_run(run, image)

@@ -62,6 +62,7 @@ class LabRun:
     spec: Any = None
     error: str | None = None
     accuracy: float | None = None
+    data: Any = None  # rundata.RunData: the run's data set, read from its config
     # One request at a time per engine: the NumPy layers keep their last forward pass.
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache: dict[str, Any] = field(default_factory=dict)  # test-set probabilities, once computed
@@ -76,6 +77,7 @@ class LabRun:
 
     def summary(self) -> dict[str, Any]:
         """What GET /api/runs says about this run."""
+        from cnnlab.lab.attribution import default_method, methods_of
         from cnnlab.training.engines import ENGINES
 
         engine = self.config.get("engine")
@@ -87,6 +89,9 @@ class LabRun:
             "architecture": self.spec.description if self.spec is not None else None,
             "test_accuracy": self.accuracy,
             "cam": ("cam" if self.spec.head else "gradcam") if self.has_conv else None,
+            "methods": methods_of(self),
+            "default_method": default_method(self.spec) if self.spec is not None else None,
+            "data": self.data.summary() if self.data is not None else None,
             "broken": self.error is not None,
             "error": self.error,
         }
@@ -131,12 +136,16 @@ def check_size(spec) -> None:
 
 def load_run(path: Path, device: str = "cpu") -> LabRun:
     """Load one run directory; any failure becomes a broken run with its sentence."""
+    from cnnlab.data.source import run_shape_and_classes
+    from cnnlab.lab.rundata import run_data
     from cnnlab.models import resolve_spec
 
     run = LabRun(id=path.name, path=path, stamp=_stamp(path))
     try:
         run.config = RunDir(path).config()
-        run.spec = resolve_spec(run.config["model"], run.config.get("arch"))
+        run.data = run_data(run.config)
+        shape, classes = run_shape_and_classes(run.config)
+        run.spec = resolve_spec(run.config["model"], run.config.get("arch"), shape, classes)
         check_size(run.spec)
         run.engine, run.config = RunDir(path).load_trained(device)
         evaluation = RunDir(path).evaluation()

@@ -5,7 +5,8 @@ const $ = (selector) => document.querySelector(selector);
 const canvas = $("#canvas");
 const pen = canvas.getContext("2d");
 const state = { runs: [], undo: [], timer: null, lastInput: null, insideLayers: [], picture: null,
-  predictAsked: 0, insideAsked: 0 };  // request counters: only the latest answer is shown
+  predictAsked: 0, insideAsked: 0,  // request counters: only the latest answer is shown
+  group: null, paper: "#fff", ink: "#000" };  // the data set shown, and the pad's colours in it
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -30,7 +31,7 @@ async function api(path, options = {}) {
 // -- the drawing pad -------------------------------------------------------------------
 
 function clearPad() {
-  pen.fillStyle = "#fff";
+  pen.fillStyle = state.paper;
   pen.fillRect(0, 0, canvas.width, canvas.height);
 }
 
@@ -44,11 +45,12 @@ function setUpPad() {
   clearPad();
   let drawing = false;
   canvas.addEventListener("pointerdown", (event) => {
+    if (!chosenGroup()?.pad) return;  // no drawing for pictures of another size or in colour
     state.undo.push(pen.getImageData(0, 0, canvas.width, canvas.height));
     usePad();
     drawing = true;
     canvas.setPointerCapture(event.pointerId);
-    pen.lineWidth = 20; pen.lineCap = "round"; pen.lineJoin = "round"; pen.strokeStyle = "#000";
+    pen.lineWidth = 20; pen.lineCap = "round"; pen.lineJoin = "round"; pen.strokeStyle = state.ink;
     pen.beginPath(); pen.moveTo(...point(event)); pen.lineTo(...point(event)); pen.stroke();
   });
   canvas.addEventListener("pointermove", (event) => {
@@ -115,7 +117,8 @@ async function predict() {
   const body = state.picture || await canvasBlob();
   const asked = ++state.predictAsked;
   try {
-    const answer = await api("/api/predict", { method: "POST", body, headers: { "Content-Type": body.type } });
+    const answer = await api(`/api/predict?${query({ method: $("#method").value, data: state.group })}`,
+      { method: "POST", body, headers: { "Content-Type": body.type } });
     if (asked !== state.predictAsked) return;  // an answer to an older picture comes too late
     state.lastInput = body;
     $("#input").src = answer.input;
@@ -131,31 +134,63 @@ async function predict() {
 
 // -- every run answers ------------------------------------------------------------------
 
+function query(params) { return new URLSearchParams(Object.entries(params).filter(([, v]) => v)).toString(); }
+
 function runTitle(run) { return `${run.model} · ${run.engine_label}`; }
 
-function bars(probabilities, holder) {
+function bars(probabilities, holder, names) {
   holder.replaceChildren();
   const best = probabilities.indexOf(Math.max(...probabilities));
   probabilities.forEach((p, k) => {
-    const bar = el("div", { class: k === best ? "bar top" : "bar", title: p.toFixed(4) },
-      el("span", {}, String(k)), el("div", { style: `width:${Math.max(1, 150 * p)}px` }));
+    const bar = el("div", { class: k === best ? "bar top" : "bar", title: `${names[k]} ${p.toFixed(4)}` },
+      el("span", {}, names[k]), el("div", { style: `width:${Math.max(1, 110 * p)}px` }));
     holder.append(bar);
   });
 }
 
 function runCard(run) {
   const accuracy = run.test_accuracy == null ? "" : ` ${(100 * run.test_accuracy).toFixed(2)}%`;
-  const picture = run.cam
-    ? el("img", { class: "cam", alt: `${run.cam} of ${run.id}`, title: run.cam === "cam" ? "CAM" : "Grad-CAM" })
-    : el("div", { class: "nocam" }, "no conv layer, no CAM");
   return el("div", { class: "run-card", "data-run": run.id },
     el("h3", {}, runTitle(run), el("span", { class: "acc" }, accuracy)),
-    el("div", { class: "answer" }, el("div", { class: "prediction" }, "–"), picture),
+    el("div", { class: "answer" }, el("div", { class: "prediction" }, "–"),
+      el("figure", {}, el("img", { class: "map", alt: `map of ${run.id}` }), el("figcaption", { class: "method" }, ""))),
     el("div", { class: "bars" }));
 }
 
+function chosenGroup() {
+  const run = state.runs.find((r) => !r.broken && r.data.key === state.group);
+  return run ? run.data : null;
+}
+
+function showGroups() {  // the data sets of the ready runs; the page shows one at a time
+  const groups = new Map(state.runs.filter((run) => !run.broken).map((run) => [run.data.key, run.data]));
+  if (!groups.has(state.group)) state.group = groups.keys().next().value || null;
+  $("#data").replaceChildren(...[...groups.values()].map((data) =>
+    el("option", { value: data.key }, `${data.title} (${data.image_shape.join("×")})`)));
+  $("#data").value = state.group || "";
+  $("#data-choice").hidden = groups.size < 2;
+  const group = chosenGroup();
+  const digits = group && (group.name === "mnist" || group.name === "kmnist");
+  [state.paper, state.ink] = digits || !group ? ["#fff", "#000"] : ["#000", "#fff"];  // the set's own colours
+  document.body.dataset.pad = String(Boolean(group && group.pad));
+  $("#pad-hint").textContent = group && !group.pad
+    ? `${group.title} pictures are ${group.image_shape.join("×")}: drop or paste a picture, or pick one from the test set.`
+    : `Draw one ${digits ? "digit" : "item"}. You can also drop or paste a picture (a phone photo works): it is scaled down here before it is sent.`;
+  clearPad();
+}
+
+function showMethods() {  // every method some run has; a run without it answers with its default
+  const names = [...new Set(state.runs.flatMap((run) => run.methods || []))];
+  const chosen = $("#method").value || "default";
+  $("#method").replaceChildren(el("option", { value: "default" }, "default (CAM · Grad-CAM · integrated gradients)"),
+    ...names.map((name) => el("option", { value: name }, name.replaceAll("_", " "))));
+  $("#method").value = names.includes(chosen) ? chosen : "default";
+}
+
 function showRuns() {
-  const ready = state.runs.filter((run) => !run.broken);
+  showGroups();
+  showMethods();
+  const ready = state.runs.filter((run) => !run.broken && run.data.key === state.group);
   const groups = new Map();  // model -> cards: the NumPy and PyTorch twins side by side
   for (const run of ready) {
     if (!groups.has(run.model)) groups.set(run.model, el("div", { class: "pair" }));
@@ -166,7 +201,7 @@ function showRuns() {
   $("#broken").hidden = broken.length === 0;
   $("#broken").textContent = broken.map((run) => `${run.id} is broken: ${run.error}`).join(" ");
   if (ready.length === 0) status("no trained runs found in the runs folder");
-  for (const select of [$("#inside-run"), $("#confusion-run")]) {
+  for (const select of [$("#inside-run"), $("#confusion-run")]) {  // runs of the data set shown
     select.replaceChildren(...ready.map((run) => el("option", { value: run.id }, `${run.id} (${runTitle(run)})`)));
   }
   $("#curve-runs").replaceChildren(...state.runs.map((run) =>
@@ -181,23 +216,30 @@ function showAnswer(result) {
     card.querySelector(".bars").replaceChildren(el("p", { class: "warning" }, result.error));
     return;
   }
-  card.querySelector(".prediction").textContent = String(result.prediction);
-  bars(result.probabilities, card.querySelector(".bars"));
-  const cam = card.querySelector("img.cam");
-  if (cam && result.cam) cam.src = result.cam;
+  const run = state.runs.find((r) => r.id === result.run);
+  card.querySelector(".prediction").textContent = result.class_name;
+  card.querySelector(".prediction").classList.toggle("long", result.class_name.length > 2);
+  bars(result.probabilities, card.querySelector(".bars"), run.data.class_names);
+  if (result.map) card.querySelector("img.map").src = result.map;
+  card.querySelector(".method").textContent = (result.method || "").replaceAll("_", " ");
+  card.querySelector(".method").title = result.note || "";
+  card.dataset.method = result.method || "";
 }
 
 // -- inside one network ------------------------------------------------------------------
 
 async function inside() {
   const runId = $("#inside-run").value;
-  if (!runId || !state.lastInput) { $("#layers").textContent = "Draw a digit first."; return; }
+  if (!runId || !state.lastInput) { $("#layers").textContent = "Draw or drop a picture first."; return; }
   const asked = ++state.insideAsked;
   try {
-    const answer = await api(`/api/activations/${encodeURIComponent(runId)}`,
+    const answer = await api(`/api/activations/${encodeURIComponent(runId)}?${query({ method: $("#method").value })}`,
       { method: "POST", body: state.lastInput, headers: { "Content-Type": state.lastInput.type } });
     if (asked !== state.insideAsked) return;  // a later request (another run chosen) wins
-    bars(answer.probabilities, $("#scores"));
+    bars(answer.probabilities, $("#scores"), state.runs.find((r) => r.id === runId).data.class_names);
+    $("#inside-map").src = answer.attribution.map;
+    $("#inside-method").textContent = answer.attribution.method.replaceAll("_", " ") +
+      (answer.attribution.note ? ` (${answer.attribution.note})` : "");
     $("#filters").replaceChildren(answer.filters
       ? el("img", { src: answer.filters.image, style: `width:${8 * imageWidth(answer.filters)}px`, alt: "first-layer filters" })
       : "no conv layer");
@@ -205,6 +247,7 @@ async function inside() {
     $("#layers").replaceChildren(...answer.layers.map(layerView));
     $("#hover-hint").hidden = !answer.layers.some((layer) => layer.shape.length === 3);
     document.body.dataset.inside = answer.run;
+    document.body.dataset.insideMethod = answer.attribution.method;
   } catch (error) { status(error.message); }
 }
 
@@ -250,36 +293,6 @@ function showField(event, img, layer) {
   ctx.strokeRect(4 * left, 4 * top, 4 * (right - left + 1), 4 * (bottom - top + 1));
 }
 
-// -- the test set ------------------------------------------------------------------------
-
-async function confusion() {
-  const runId = $("#confusion-run").value;
-  if (!runId) return;
-  status("computing the confusion matrix…");
-  try {
-    const answer = await api(`/api/confusion/${encodeURIComponent(runId)}`);
-    const largest = Math.max(...answer.matrix.flat().filter((_, n) => n % 11 !== 0), 1);
-    const header = el("tr", {}, el("th", {}, ""), ...answer.matrix.map((_, k) => el("th", {}, String(k))));
-    const rows = answer.matrix.map((row, t) => el("tr", {}, el("th", {}, String(t)), ...row.map((count, p) => {
-      const shade = t === p ? "#cfe3cf" : `rgba(214,39,40,${Math.min(1, count / largest)})`;
-      return el("td", {}, el("button", { style: `background:${shade}`, "data-true": t, "data-predicted": p,
-        onclick: () => openCell(runId, t, p) }, String(count)));
-    })));
-    $("#confusion").replaceChildren(header, ...rows);
-    status(`accuracy ${(100 * answer.accuracy).toFixed(2)}%`);
-  } catch (error) { status(error.message); }
-}
-
-async function openCell(runId, t, p) {
-  const answer = await api(`/api/confusion/${encodeURIComponent(runId)}?true=${t}&predicted=${p}`);
-  $("#cell-title").textContent = `true ${t}, predicted ${p}: ${answer.count} test images` +
-    (answer.count > answer.images.length ? ` (the ${answer.images.length} most confident)` : "");
-  $("#cell-images").replaceChildren(...answer.images.map((image) => el("figure",
-    { title: "load into the drawing pad", onclick: () => { loadPicture(`/api/test-image/${image.index}`, true); showView("draw"); } },
-    el("img", { src: `/api/test-image/${image.index}`, alt: `test image ${image.index}` }),
-    `#${image.index} ${image.score.toFixed(3)}`)));
-}
-
 // -- training curves ---------------------------------------------------------------------
 
 async function curves() {
@@ -309,6 +322,10 @@ async function start() {
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => showView(tab.dataset.view));
   $("#inside-run").addEventListener("change", inside);
   $("#confusion-run").addEventListener("change", confusion);
+  $("#method").addEventListener("change", () => { if (state.lastInput) predict(); });
+  $("#data").addEventListener("change", () => {
+    state.group = $("#data").value; state.lastInput = null; state.picture = null; showRuns();
+  });
   try {
     state.runs = (await api("/api/runs")).runs;
     showRuns();
