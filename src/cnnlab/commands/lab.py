@@ -10,7 +10,7 @@ from pathlib import Path
 from cnnlab.commands.options import add_data_dir, whole_number
 
 NAME = "lab"
-HELP = "serve a local web app: draw a digit and see every trained run's prediction and CAM"
+HELP = "serve a local web app: draw or drop a picture, see every run's prediction and map"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
