@@ -113,6 +113,12 @@ def test_stopping_the_grid_stops_every_worker(tmp_path, mnist_dir, how):
         if grid.poll() is None:
             grid.kill()
     assert grid.returncode == 130, err
+    # The forkserver and resource tracker leave when they see their parent's pipe close, a
+    # moment after it exits; an orphaned worker would go on training its 50 epochs.
+    for _ in range(600):
+        if not any(_alive(pid) for pid in workers):
+            break
+        time.sleep(0.1)
     assert [pid for pid in workers if _alive(pid)] == []  # no orphans
     assert "cnnlab-task-" not in err  # no temporary folder named, gone by now
     kept = re.search(r"checkpoints kept in (.*?); run the same", err)
