@@ -4,11 +4,14 @@ back the state a run leaves, to compare with an uninterrupted run's."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,7 +27,11 @@ KNOWN_HIDDEN = {".cnnlab.lock", ".cnnlab-outputs.json"}  # hidden files cnnlab k
 
 
 def cnnlab(args: list[str], data_dir: Path, armed: str | None = None, log: Path | None = None):
-    """`python -m cnnlab ARGS`, killed at failpoint `armed`; the CompletedProcess."""
+    """`python -m cnnlab ARGS`, killed at failpoint `armed`; the CompletedProcess.
+
+    Its output goes to files, not pipes: a killed grid leaves its pool's helper processes
+    behind for a moment, and they would hold a pipe open. Whatever is left of the command's
+    process group once it ended is stopped here."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CNNLAB_FAILPOINT")}
     env["CNNLAB_DATA"] = str(data_dir)
     if armed:
@@ -32,7 +39,17 @@ def cnnlab(args: list[str], data_dir: Path, armed: str | None = None, log: Path 
     if log:
         env["CNNLAB_FAILPOINT_LOG"] = str(log)
     command = [sys.executable, "-m", "cnnlab", *args]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=err, start_new_session=True)
+        try:
+            proc.wait(timeout=300)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the group it led: its pool's helpers
+        out.seek(0)
+        err.seek(0)
+        output, errors = out.read().decode(), err.read().decode()
+    return subprocess.CompletedProcess(command, proc.returncode, output, errors)
 
 
 def tensorboard_scalars(run_dir: Path) -> list[tuple[str, int, float]]:
