@@ -199,3 +199,65 @@ def test_a_colour_sets_grid_has_its_three_classes_and_colour_test_images(client)
     out_of_range = client.get("/api/confusion/colour-tiny", params={"true": 3, "predicted": 0})
     assert out_of_range.status_code == 400
     assert out_of_range.json()["error"] == "true and predicted are classes 0-2."
+
+
+def test_the_page_offers_the_pad_only_for_28x28_grey_sets_and_names_the_classes(
+    lab_runs, mnist_dir, monkeypatch
+):
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
+    from browser import CHROMIUM_FLAGS, chromium_or_skip, lab_server
+
+    chromium = chromium_or_skip()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(lab_runs.parent / "xdg"))  # the folder's cache
+    with lab_server(lab_runs, mnist_dir) as url, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.wait_for_selector("body[data-ready=true]")
+        groups = page.eval_on_selector_all(
+            "#data option", "(options) => options.map((o) => o.value)"
+        )
+        assert groups[:2] == ["mnist 1x28x28", "fashion-mnist 1x28x28"]
+        assert page.get_attribute("body", "data-pad") == "true"
+
+        page.select_option("#data", "fashion-mnist 1x28x28")
+        assert page.get_attribute("body", "data-pad") == "true"
+        box = page.locator("#canvas").bounding_box()
+        page.mouse.move(box["x"] + 140, box["y"] + 40)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 140, box["y"] + 240, steps=8)
+        page.mouse.up()
+        page.wait_for_function("Number(document.body.dataset.answers || 0) > 0")
+        card = ".run-card[data-run=fashion-cnn2]"
+        assert page.text_content(f"{card} .prediction") in FASHION_NAMES
+        labels = page.eval_on_selector_all(
+            f"{card} .bar span", "(s) => s.map((e) => e.textContent)"
+        )
+        assert labels == FASHION_NAMES
+        assert page.eval_on_selector_all(".run-card", "(cards) => cards.length") == 1
+
+        page.select_option("#data", groups[2])  # the colour folder set: no pad
+        assert page.get_attribute("body", "data-pad") == "false"
+        assert not page.is_visible("#clear")
+        assert "colour pictures of 20×20" in page.text_content("#pad-hint")
+        page.click(".tab[data-view=testset]")
+        page.wait_for_selector("#confusion button")
+        headers = page.eval_on_selector_all(
+            "#confusion tr th", "(h) => h.map((e) => e.textContent)"
+        )
+        assert headers[1:4] == list(COLOURS)
+        # the first cell with test images; its most confident image is answered as the grid says
+        predicted = page.evaluate(
+            """[...document.querySelectorAll('#confusion button')]
+                 .find((b) => Number(b.textContent) > 0).dataset.predicted"""
+        )
+        page.click(f"#confusion button:not(:text-is('0'))[data-predicted='{predicted}']")
+        page.wait_for_selector("#cell-images figure")
+        answers = int(page.evaluate("Number(document.body.dataset.answers)"))
+        page.click("#cell-images figure")
+        page.wait_for_function(f"Number(document.body.dataset.answers) > {answers}")
+        prediction = page.text_content(".run-card[data-run=colour-tiny] .prediction")
+        assert prediction == COLOURS[int(predicted)]
+        assert page.evaluate("document.querySelector('#input').naturalWidth") == 20
+        browser.close()

@@ -123,7 +123,8 @@ async function predict() {
     state.lastInput = body;
     $("#input").src = answer.input;
     for (const result of answer.runs) showAnswer(result);
-    $("#timing").textContent = `${answer.runs.length} runs answered in ${answer.milliseconds} ms`;
+    const n = answer.runs.length;
+    $("#timing").textContent = `${n} run${n === 1 ? "" : "s"} answered in ${answer.milliseconds} ms`;
     document.body.dataset.answers = String(Number(document.body.dataset.answers || 0) + 1);
     status("");
     if (!$("#view-inside").hidden) inside();
@@ -174,7 +175,8 @@ function showGroups() {  // the data sets of the ready runs; the page shows one 
   [state.paper, state.ink] = digits || !group ? ["#fff", "#000"] : ["#000", "#fff"];  // the set's own colours
   document.body.dataset.pad = String(Boolean(group && group.pad));
   $("#pad-hint").textContent = group && !group.pad
-    ? `${group.title} pictures are ${group.image_shape.join("×")}: drop or paste a picture, or pick one from the test set.`
+    ? `${group.title} takes ${group.image_shape[0] === 3 ? "colour" : "grey"} pictures of ${group.image_shape.slice(1).join("×")}: ` +
+      "drop or paste a picture (scaled to fit, aspect kept), or pick one from the test set."
     : `Draw one ${digits ? "digit" : "item"}. You can also drop or paste a picture (a phone photo works): it is scaled down here before it is sent.`;
   clearPad();
 }
