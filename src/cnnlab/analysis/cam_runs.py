@@ -12,8 +12,9 @@ from cnnlab.analysis.receptive_field import OUTSIDE_NOTE, receptive_field, upsam
 from cnnlab.data import normalize
 from cnnlab.data.source import load_run_data, run_class_names, run_normalization
 from cnnlab.errors import UserError
-from cnnlab.fileio import write_bytes, write_json
-from cnnlab.rundir import CAM_DIR, RunDir
+from cnnlab.fileio import write_json
+from cnnlab.outdir import OutputDir
+from cnnlab.rundir import RunDir
 from cnnlab.training.tracking import AnalysisLog
 from cnnlab.viz.plots import png_bytes
 
@@ -48,6 +49,9 @@ def draw_cams(
         comparison_name = f"cam_comparison_test{index}.png"
     out_dir = Path(out_dir) if out_dir is not None else run_dirs[0].resolve().parent
     into_runs = image is None
+    OutputDir(out_dir).check([comparison_name])  # every target checked before the first write
+    for run_dir in run_dirs if into_runs else []:
+        RunDir(run_dir).check_links()
     if image is None:
         data = load_run_data(RunDir(run_dirs[0]).config(), data_dir)
         if not 0 <= index < len(data.test_images):
@@ -78,9 +82,8 @@ def draw_cams(
         f", true label {true_label}{named}" if true_label is not None else ""
     )
     picture = render_cam_comparison(rows, title=title)
-    comparison = out_dir / comparison_name
-    write_bytes(comparison, png_bytes(picture, {"caption": caption}))
-    return comparison
+    png = png_bytes(picture, {"caption": caption})
+    return OutputDir(out_dir).write_bytes(comparison_name, png)
 
 
 def _run_maps(engine, x: np.ndarray, target: int | None) -> dict:
@@ -133,7 +136,7 @@ def _write_run_panels(run_dir, row: dict, methods, image, name: str, label: str)
                 title=title,
                 target=k,
             )
-            path = run_dir / CAM_DIR / f"{method}_{name}_class{k}.png"
+            path = RunDir(run_dir).cam_dir() / f"{method}_{name}_class{k}.png"
             save_png(rgb, path)
             tb.image(f"cam/{method}_{name}", rgb)
             write_json(path.with_suffix(".json"), _map_record(result, name, field))

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab import fileio
 from cnnlab.analysis.stats import ALPHA, TWIN_MARGIN
 from cnnlab.errors import UserError
+from cnnlab.outdir import OutputDir
 from cnnlab.report import cam_captions, findings, targets
 from cnnlab.rundir import RunDir
 
@@ -161,24 +161,25 @@ def _comparison_charts(runs: list[Run], rows: list[dict], out_dir: Path) -> list
     """All runs' validation curves on one chart, then one chart per model with its engines;
     written as PNGs beside the report (the Markdown links them) and embedded in the HTML."""
     from cnnlab.viz.compare import render_run_comparison
-    from cnnlab.viz.plots import save_png
 
     curves = [
         {"label": row["name"], "engine": run.config.get("engine"), "epochs": run.epochs}
         for run, row in zip(runs, rows, strict=True)
         if run.epochs
     ]
-    charts = [("compare_all.png", "Validation curves of every run", curves)]
-    for model in dict.fromkeys(row["model"] for row in rows):
+    models = list(dict.fromkeys(row["model"] for row in rows))
+    names = targets.chart_names(models)  # compare_all.png, then one per model
+    charts = [(names[0], "Validation curves of every run", curves)]
+    for model, name in zip(models, names[1:], strict=True):
         mine = [c for c, row in zip(curves, rows, strict=True) if row["model"] == model]
         if len(mine) > 1:
-            charts.append((f"compare_{model}.png", f"{model}: every engine's curves", mine))
+            charts.append((name, f"{model}: every engine's curves", mine))
     pictures = []
     for file, caption, selected in charts:
         if len(selected) < 2:  # one run has nothing to be compared with
             continue
-        path = out_dir / file
-        save_png(render_run_comparison(selected, title=caption), path)
+        rgb = render_run_comparison(selected, title=caption)
+        path = OutputDir(out_dir).save_png(file, rgb)
         pictures.append(_picture(path, caption, out_dir) | {"wide": True})
     return pictures
 
@@ -210,13 +211,13 @@ def _render(template: str, context: dict) -> str:
 def _significance(statistics: dict | None, out_dir: Path, md_base: Path) -> dict | None:
     """The significance section: seeds table, McNemar table, and the per-seed accuracy chart."""
     from cnnlab.report import significance
-    from cnnlab.viz.plots import save_png
     from cnnlab.viz.seeds import render_seed_accuracies
 
     if not statistics or not statistics.get("aggregates"):
         return None
-    chart = out_dir / "seed_accuracies.png"
-    save_png(render_seed_accuracies(statistics["aggregates"]), chart)
+    chart = OutputDir(out_dir).save_png(
+        targets.SEED_CHART, render_seed_accuracies(statistics["aggregates"])
+    )
     caption = f"Test accuracy of every seed, mean and {significance.CONFIDENCE} interval"
     return {
         "aggregates": significance.aggregate_rows(statistics),
@@ -274,6 +275,9 @@ def build_report(
     out_md = targets.markdown_target(out_html, out_md, run_dirs)
     cam_dir = Path(cam_dir) if cam_dir is not None else runs[0].path.parent
     md_base = (out_md or out_html).parent.resolve()
+    models = [run.config.get("model") for run in runs]
+    seed_dir = cam_dir if statistics and statistics.get("aggregates") else None
+    targets.check_outputs(targets.report_outputs(out_html, out_md, models, seed_dir))
 
     rows = _named_rows(runs)
     evaluated = [run for run in runs if run.evaluation]
@@ -305,7 +309,8 @@ def build_report(
         "version_keys": sorted({k for run in runs for k in run.config.get("versions", {})}),
         "builder_versions": _builder_versions(),
     }
-    fileio.write_text(out_html, _render("report.html.j2", context))
+    ours = targets.is_cnnlab_report
+    OutputDir(out_html.parent).write_text(out_html.name, _render("report.html.j2", context), ours)
     if out_md is not None:
-        fileio.write_text(out_md, _render("report.md.j2", context))
+        OutputDir(out_md.parent).write_text(out_md.name, _render("report.md.j2", context), ours)
     return out_html, out_md
