@@ -23,7 +23,10 @@ class Inputs:
 
 
 def make_inputs(
-    settings: BenchSettings, data_dir: str | None = None, dataset: str = "mnist"
+    settings: BenchSettings,
+    data_dir: str | None = None,
+    dataset: str = "mnist",
+    folder: dict | None = None,
 ) -> Inputs:
     """Batches exactly as the training loop makes them, a new one for every training call.
 
@@ -34,18 +37,23 @@ def make_inputs(
     and the batch's strides (docs/performance.md, "Why the benchmark batches real digits").
     """
     from cnnlab.data import MEAN, STD, iterate_batches, normalize
-    from cnnlab.data.source import load_dataset, training_statistics
+    from cnnlab.data.source import image_shape, load_dataset, training_statistics
 
     rng = np.random.default_rng(settings.seed)
     calls = settings.warmup + settings.steps + -(-settings.steps // TURN["train"]) + 1
     n_train = min(calls, MAX_BATCHES) * settings.batch_size
     n_test = settings.inference_batch_size
     try:
-        mnist = load_dataset(dataset, data_dir, download=False, progress=False)
+        mnist = load_dataset(dataset, data_dir, download=False, progress=False, folder=folder)
     except UserError:
         if data_dir is not None or dataset != "mnist":
             raise
         mnist = None
+    if mnist is not None and image_shape(mnist) != (1, 28, 28):
+        raise UserError(
+            f"bench times the networks on 1 × 28 × 28 images, and {dataset} holds "
+            f"{' × '.join(map(str, image_shape(mnist)))} ones; give --image-size 28 --channels 1"
+        )
     if mnist is not None:
         pick = rng.choice(
             len(mnist.train_labels), n_train, replace=n_train > len(mnist.train_labels)

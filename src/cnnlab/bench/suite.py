@@ -22,6 +22,7 @@ def benchmark(
     *,
     data_dir: str | None = None,
     dataset: str = "mnist",
+    folder: dict | None = None,
     profile: bool = False,
     epoch: bool = False,
     epoch_images: int | None = None,
@@ -30,7 +31,7 @@ def benchmark(
     """The whole report: timings, and the profile and epochs when asked, at `settings.threads`."""
     created = datetime.now().astimezone().isoformat(timespec="seconds")
     with engine_threads(engines, settings.threads):
-        inputs = make_inputs(settings, data_dir, dataset)
+        inputs = make_inputs(settings, data_dir, dataset, folder)
         report = {"created": created} | run_bench(settings, engines, inputs, log=log)
         if profile:
             report["profile"] = [profile_model(m, settings, inputs) for m in settings.models]

@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         os.execve(plan[0][0], plan[0], plan[1])  # does not return
 
     from cnnlab import bench
+    from cnnlab.data.source import folder_options
     from cnnlab.fileio import write_json
 
     notes = _openblas_notes()
@@ -153,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
         engines,
         data_dir=args.data_dir,
         dataset=args.dataset,
+        folder=folder_options(args),
         profile=args.profile,
         epoch=args.epoch,
         epoch_images=args.epoch_images,
