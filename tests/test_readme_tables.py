@@ -203,6 +203,7 @@ def _settings() -> dict[str, object]:
 
     from cnnlab.analysis.stats import ALPHA, TWIN_MARGIN
     from cnnlab.grid.executors import CONNECT_TIMEOUT_S
+    from cnnlab.lab.bodylimit import MAX_BODY_BYTES, MAX_DRAIN_BYTES
     from cnnlab.training import loop
 
     return {
@@ -213,6 +214,8 @@ def _settings() -> dict[str, object]:
         "0.5": loop.LEARNED_ACCURACY,  # ... after it was above this
         "2.3": f"{loop.CHANCE_LOSS:.1f}",  # ln 10, the loss of a uniform guess
         "10 s": f"{CONNECT_TIMEOUT_S} s",  # the Dask scheduler's connect timeout
+        "2 MB": f"{MAX_BODY_BYTES // 2**20} MB",  # the lab's largest request body
+        "1 GB": f"{MAX_DRAIN_BYTES // 2**30} GB",  # what the lab reads of a refused body
         "3.11": "3.11",  # the Python the pinned versions need (constraints.txt)
     }
 
