@@ -18,27 +18,40 @@ BOOTSTRAP_SEED = 0
 
 def curves(net, x: np.ndarray, ranking: np.ndarray, target: int, background: float):
     """(deletion, insertion) probabilities of class `target` (S,), S = H*W / STEP_PIXELS + 1,
-    for the pixels of x (1, C, H, W) taken in `ranking` order (H*W pixel indices, first = most
-    important); every channel of a pixel goes together."""
-    h, w = x.shape[2:]
-    rank = np.empty(h * w, dtype=np.int64)
-    rank[ranking] = np.arange(h * w)  # each pixel's place in the order
+    for the pixels of one image x (1, C, H, W) taken in `ranking` order (H*W pixel indices,
+    first = most important); every channel of a pixel goes together."""
+    deletion, insertion = batch_curves(net, x, ranking[None], np.array([target]), background)
+    return deletion[0], insertion[0]
+
+
+def batch_curves(net, x: np.ndarray, rankings: np.ndarray, targets, background: float):
+    """`curves` of N images (N, C, H, W) at once, one ranking (N, H*W) and target (N,) each:
+    (deletion (N, S), insertion (N, S)); all 2 * N * S pictures go through as one batch."""
+    n, _, h, w = x.shape
+    rank = np.empty_like(rankings)
+    np.put_along_axis(rank, rankings, np.arange(h * w)[None], axis=1)  # each pixel's place
     counts = np.arange(0, h * w + STEP_PIXELS, STEP_PIXELS).clip(max=h * w)  # (S,)
-    taken = (rank[None] < counts[:, None]).reshape(-1, 1, h, w)  # (S, 1, H, W)
-    deleted = np.where(taken, background, x)
-    inserted = np.where(taken, x, background)
-    p = softmax(net.logits(np.concatenate([deleted, inserted])))[:, target]
-    return p[: len(counts)], p[len(counts) :]
+    taken = (rank[:, None] < counts[None, :, None]).reshape(n, -1, 1, h, w)  # (N, S, 1, H, W)
+    deleted = np.where(taken, background, x[:, None])  # (N, S, C, H, W)
+    inserted = np.where(taken, x[:, None], background)
+    pictures = np.concatenate([deleted, inserted], axis=1).reshape(-1, *x.shape[1:])
+    p = softmax(net.logits(pictures)).reshape(n, 2 * len(counts), -1)
+    p = p[np.arange(n), :, targets]  # (N, 2S)
+    return p[:, : len(counts)], p[:, len(counts) :]
 
 
-def area(curve: np.ndarray) -> float:
-    """Area under a curve sampled evenly over the fraction of pixels 0..1 (trapezoids)."""
-    return float(np.trapezoid(curve, dx=1.0 / (len(curve) - 1)))
+def area(curve: np.ndarray):
+    """Area under a curve (..., S) sampled evenly over the fraction of pixels 0..1
+    (trapezoids): a float for one curve, one per row for (N, S)."""
+    areas = np.trapezoid(curve, dx=1.0 / (curve.shape[-1] - 1), axis=-1)
+    return float(areas) if np.ndim(areas) == 0 else areas
 
 
 def ranking_of(attribution: np.ndarray) -> np.ndarray:
-    """Pixel indices, highest attribution first (the channel sum for colour maps (1, C, H, W))."""
-    return np.argsort(-attribution[0].sum(axis=0).ravel(), kind="stable")
+    """Pixel indices of each map (N, C, H, W), highest attribution first (the channel sum for
+    colour maps): (N, H*W)."""
+    flat = attribution.sum(axis=1).reshape(len(attribution), -1)
+    return np.argsort(-flat, axis=1, kind="stable")
 
 
 def bootstrap(values: np.ndarray) -> dict:

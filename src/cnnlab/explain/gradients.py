@@ -1,5 +1,5 @@
 """Attributions read off the input gradient, each as Captum defines it. x is one normalised
-image (1, C, H, W); every map has x's shape.
+images (N, C, H, W), each with its own target class (N,); every map has x's shape.
 
 - `saliency` (Simonyan et al. 2014, Captum `Saliency`): |dS/dx|.
 - `input_x_gradient` (Shrikumar et al. 2016, `InputXGradient`): x * dS/dx.
@@ -35,13 +35,23 @@ def guided_backprop(net, x: np.ndarray, target: int, background: float) -> dict:
 
 
 def smoothgrad_noise(x: np.ndarray, samples=SMOOTHGRAD_SAMPLES, seed=SMOOTHGRAD_SEED):
-    """(σ, noise (samples, C, H, W)): the seeded Gaussian noise SmoothGrad adds to x."""
+    """(σ, noise (samples, C, H, W)): the seeded Gaussian noise SmoothGrad adds to one image
+    x (1, C, H, W); every image gets the same draws, scaled by its own σ."""
     sigma = SMOOTHGRAD_SIGMA * float(x.max() - x.min())
     return sigma, np.random.default_rng(seed).normal(0.0, sigma, (samples, *x.shape[1:]))
 
 
-def smoothgrad(net, x: np.ndarray, target: int, background: float, noise=None) -> dict:
-    sigma, noise = smoothgrad_noise(x) if noise is None else (None, noise)
-    _, grads = net.input_grad(x + noise, target)  # (samples, C, H, W)
-    result = {"map": np.abs(grads).mean(axis=0, keepdims=True), "samples": len(noise)}
-    return result | ({"sigma": sigma, "seed": SMOOTHGRAD_SEED} if sigma is not None else {})
+def smoothgrad(net, x: np.ndarray, target, background: float, noise=None) -> dict:
+    """`noise` (samples, C, H, W) added to every image instead of the seeded draws."""
+    if noise is None:
+        sigmas, noises = zip(*(smoothgrad_noise(image[None]) for image in x), strict=True)
+        noise = np.stack(noises)  # (N, samples, C, H, W)
+    else:
+        sigmas, noise = None, np.broadcast_to(noise, (len(x), *noise.shape))
+    samples = noise.shape[1]
+    noisy = (x[:, None] + noise).reshape(-1, *x.shape[1:])  # (N * samples, C, H, W)
+    _, grads = net.input_grad(noisy, np.repeat(target, samples))
+    result = {"map": np.abs(grads.reshape(noise.shape)).mean(axis=1), "samples": samples}
+    if sigmas is None:
+        return result
+    return result | {"sigma": np.array(sigmas), "seed": SMOOTHGRAD_SEED}

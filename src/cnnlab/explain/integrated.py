@@ -20,12 +20,17 @@ def gauss_legendre(steps: int = STEPS) -> tuple[np.ndarray, np.ndarray]:
     return 0.5 * (1 + nodes), 0.5 * weights
 
 
-def integrated_gradients(net, x: np.ndarray, target: int, background: float) -> dict:
-    baseline = np.full_like(x, background)  # (1, C, H, W)
+def integrated_gradients(net, x: np.ndarray, target, background: float) -> dict:
+    """x (N, C, H, W), target (N,); `completeness_error` (N,)."""
+    baseline = np.full_like(x, background)  # (N, C, H, W)
     alphas, weights = gauss_legendre()
-    path = baseline + alphas[:, None, None, None] * (x - baseline)  # (STEPS, C, H, W)
-    _, grads = net.input_grad(path, target)
-    attribution = (x - baseline) * np.tensordot(weights, grads, axes=1)[None]
-    scores = net.logits(np.concatenate([x, baseline]))[:, target]  # S(x), S(x')
-    error = float(attribution.sum() - (scores[0] - scores[1]))
+    path = baseline[:, None] + alphas[:, None, None, None] * (x - baseline)[:, None]
+    path = path.reshape(-1, *x.shape[1:])  # (N * STEPS, C, H, W), image by image
+    _, grads = net.input_grad(path, np.repeat(target, STEPS))
+    grads = grads.reshape(len(x), STEPS, *x.shape[1:])
+    attribution = (x - baseline) * np.tensordot(weights, grads, axes=(0, 1))
+    rows = np.arange(len(x))
+    scores = net.logits(np.concatenate([x, baseline]))  # S(x) then S(x')
+    difference = scores[: len(x)][rows, target] - scores[len(x) :][rows, target]
+    error = attribution.reshape(len(x), -1).sum(axis=1) - difference
     return {"map": attribution, "completeness_error": error, "steps": STEPS, "baseline": background}

@@ -1,7 +1,8 @@
 """Class activation maps at the last conv block: the activations A (C, h, w) of the spec's
 feature layer weighted by something, map = ReLU(sum_c weight_c A_c) unless said otherwise (the
 final ReLU is pytorch-grad-cam's `BaseCAM` rule). g = dS_target/dA, from the network's own
-backward pass (NumPy) or autograd (PyTorch). Each returns the (h, w) `layer_map`.
+backward pass (NumPy) or autograd (PyTorch). Each takes images x (N, C, H, W) with one
+target each (N,) and returns the (N, h, w) `layer_map`.
 
 - `cam` (Zhou et al. 2016) and `gradcam` (Selvaraju et al. 2017): `cnnlab.analysis.cam`'s,
   Grad-CAM being Captum's `LayerGradCam` with `relu_attributions=True`.
@@ -25,61 +26,66 @@ from cnnlab.analysis.cam import class_activation_map, grad_cam
 from cnnlab.explain.resize import nearest_resize
 
 
-def _activations(net, x: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
+def _activations(net, x: np.ndarray, target) -> tuple[np.ndarray, np.ndarray]:
     _, a, g = net.layer_grad(x, target)
-    return a[0], g[0]  # (C, h, w) each
+    return a, g  # (N, C, h, w) each
 
 
 def _weighted(weights: np.ndarray, a: np.ndarray) -> np.ndarray:
-    return np.maximum(np.tensordot(weights, a, axes=1), 0.0)  # (h, w)
+    """ReLU(sum_c weight_c A_c) per image: weights (N, C), a (N, C, h, w) -> (N, h, w)."""
+    return np.maximum(np.einsum("nc,nchw->nhw", weights, a), 0.0)
 
 
 def cam(net, x, target, background) -> dict:
     a, _ = _activations(net, x, target)
-    return {"layer_map": class_activation_map(a, net.head_weight(), target, net.spec.head)}
+    weight, head = net.head_weight(), net.spec.head
+    maps = [class_activation_map(a_n, weight, t, head) for a_n, t in zip(a, target, strict=True)]
+    return {"layer_map": np.stack(maps)}
 
 
 def gradcam(net, x, target, background) -> dict:
-    return {"layer_map": grad_cam(*_activations(net, x, target))}
+    a, g = _activations(net, x, target)
+    return {"layer_map": np.stack([grad_cam(a_n, g_n) for a_n, g_n in zip(a, g, strict=True)])}
 
 
 def gradcam_plus_plus(net, x, target, background) -> dict:
     a, g = _activations(net, x, target)
-    denominator = 2 * g**2 + a.sum(axis=(1, 2), keepdims=True) * g**3
+    denominator = 2 * g**2 + a.sum(axis=(2, 3), keepdims=True) * g**3
     alpha = np.divide(g**2, denominator, out=np.zeros_like(g), where=denominator != 0)
-    return {"layer_map": _weighted((alpha * np.maximum(g, 0)).sum(axis=(1, 2)), a)}
+    return {"layer_map": _weighted((alpha * np.maximum(g, 0)).sum(axis=(2, 3)), a)}
 
 
 def hirescam(net, x, target, background) -> dict:
     a, g = _activations(net, x, target)
-    return {"layer_map": np.maximum((g * a).sum(axis=0), 0.0)}
+    return {"layer_map": np.maximum((g * a).sum(axis=1), 0.0)}
 
 
 def xgradcam(net, x, target, background) -> dict:
     a, g = _activations(net, x, target)
-    total = a.sum(axis=(1, 2))  # (C,)
-    weights = np.divide((g * a).sum(axis=(1, 2)), total, out=np.zeros_like(total), where=total != 0)
+    total = a.sum(axis=(2, 3))  # (N, C)
+    weights = np.divide((g * a).sum(axis=(2, 3)), total, out=np.zeros_like(total), where=total != 0)
     return {"layer_map": _weighted(weights, a)}
 
 
 def layercam(net, x, target, background) -> dict:
     a, g = _activations(net, x, target)
-    return {"layer_map": np.maximum((np.maximum(g, 0) * a).sum(axis=0), 0.0)}
+    return {"layer_map": np.maximum((np.maximum(g, 0) * a).sum(axis=1), 0.0)}
 
 
 def eigencam(net, x, target, background) -> dict:
     a, _ = _activations(net, x, target)
-    c, h, w = a.shape
-    positions = a.reshape(c, h * w).T  # (hw, C)
-    centred = positions - positions.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    projection = centred @ vt[0]  # (hw,)
-    if projection @ positions.sum(axis=1) < 0:
-        projection = -projection
-    return {"layer_map": np.maximum(projection.reshape(h, w), 0.0)}
+    n, c, h, w = a.shape
+    positions = a.reshape(n, c, h * w).transpose(0, 2, 1)  # (N, hw, C)
+    centred = positions - positions.mean(axis=1, keepdims=True)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)  # one SVD per image
+    projection = np.einsum("npc,nc->np", centred, vt[:, 0])  # (N, hw)
+    agrees = np.einsum("np,np->n", projection, positions.sum(axis=2)) >= 0
+    projection = np.where(agrees[:, None], projection, -projection)
+    return {"layer_map": np.maximum(projection.reshape(n, h, w), 0.0)}
 
 
 def guided_gradcam(net, x, target, background) -> dict:
-    layer_map = gradcam(net, x, target, background)["layer_map"]
-    _, guided = net.input_grad(x, target, guided=True)  # (1, C, H, W)
-    return {"map": guided * nearest_resize(layer_map, x.shape[2:]), "layer_map": layer_map}
+    layer_map = gradcam(net, x, target, background)["layer_map"]  # (N, h, w)
+    _, guided = net.input_grad(x, target, guided=True)  # (N, C, H, W)
+    resized = nearest_resize(layer_map, x.shape[2:])[:, None]  # (N, 1, H, W)
+    return {"map": guided * resized, "layer_map": layer_map}

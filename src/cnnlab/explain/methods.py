@@ -59,21 +59,37 @@ def unavailable_reason(spec, method: str) -> str | None:
     return f"{spec.name} has no flatten or global-pool head with one linear layer, which cam needs"
 
 
-def explain_image(net, x: np.ndarray, methods, background: float, target: int | None = None):
-    """Run `methods` on one normalised image x (1, C, H, W) for class `target` (default: the
-    predicted one). Returns (target, probabilities (K,), {name: result}); every result has an
-    input-resolution `map` (1, C, H, W) and its `seconds`; a layer method's map is its
-    `layer_map` placed on the input by receptive field, as `cnnlab cam` draws it."""
+def explain_images(net, x: np.ndarray, methods, background: float, targets=None):
+    """Run `methods` on normalised images x (N, C, H, W), all of them in one batch per method,
+    for the classes `targets` (N,) (default: each image's predicted class). Returns (targets
+    (N,), probabilities (N, K), {name: result}); every result has an input-resolution `map`
+    (N, C, H, W) and its `seconds` for the whole batch; a layer method's map is its
+    `layer_map` (N, h, w) placed on the input by receptive field, as `cnnlab cam` draws it."""
     from cnnlab.scratch.functional import softmax
 
-    probabilities = softmax(net.logits(x))[0]
-    target = int(probabilities.argmax()) if target is None else int(target)
+    probabilities = softmax(net.logits(x))
+    if targets is None:
+        targets = probabilities.argmax(axis=1)
+    targets = np.broadcast_to(np.asarray(targets, dtype=np.int64), len(x))
     results = {}
     for name in methods:
         start = time.perf_counter()
-        result = METHODS[name](net, x, target, background)
+        result = METHODS[name](net, x, targets, background)
         if "map" not in result:
             field = receptive_field(net.spec, input_shape=x.shape[1:])
-            result["map"] = upsample_to_input(result["layer_map"], field, x.shape[2:])[None, None]
+            result["map"] = upsample_to_input(result["layer_map"], field, x.shape[2:])[:, None]
         results[name] = result | {"seconds": time.perf_counter() - start}
-    return target, probabilities, results
+    return targets, probabilities, results
+
+
+def explain_image(net, x: np.ndarray, methods, background: float, target: int | None = None):
+    """`explain_images` for one image x (1, C, H, W): (target, probabilities (K,), {name:
+    result}) with the `map` (1, C, H, W), the `layer_map` (h, w) and per-image figures."""
+    targets, probabilities, batch = explain_images(net, x, methods, background, target)
+    results = {}
+    for name, result in batch.items():
+        one = {
+            k: v[0] if isinstance(v, np.ndarray) and k != "map" else v for k, v in result.items()
+        }
+        results[name] = one | {"map": result["map"]}
+    return int(targets[0]), probabilities[0], results

@@ -1,7 +1,8 @@
 """Occlusion (Zeiler & Fergus 2014), as Captum's `Occlusion` computes it: a `WINDOW`×`WINDOW`
 patch (all channels) slid with `STRIDE`, filled with the background (pixel value 0 before
 normalisation); each pixel gets the mean drop of the class score S(x) - S(x occluded) over
-the patches that cover it. All occluded copies go through the network as one batch.
+the patches that cover it. All occluded copies of all images go through the network as one
+batch.
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ def _starts(size: int, window: int, stride: int) -> np.ndarray:
     return np.arange(-(-max(size - window, 0) // stride) + 1) * stride
 
 
-def occlusion(net, x: np.ndarray, target: int, background: float) -> dict:
+def occlusion(net, x: np.ndarray, target, background: float) -> dict:
+    """x (N, C, H, W), target (N,)."""
     masks = window_masks(*x.shape[2:])[:, None]  # (P, 1, H, W), the same for every channel
-    occluded = np.where(masks, background, x)  # (P, C, H, W)
-    score = net.logits(x)[0, target]
-    drops = score - net.logits(occluded)[:, target]  # (P,)
-    covered = np.broadcast_to(masks, occluded.shape).sum(axis=0)  # (C, H, W)
-    total = np.tensordot(drops, np.broadcast_to(masks, occluded.shape), axes=1)  # (C, H, W)
+    occluded = np.where(masks, background, x[:, None])  # (N, P, C, H, W)
+    rows = np.arange(len(x))
+    score = net.logits(x)[rows, target]  # (N,)
+    logits = net.logits(occluded.reshape(-1, *x.shape[1:])).reshape(*occluded.shape[:2], -1)
+    drops = score[:, None] - logits[rows, :, target]  # (N, P)
+    per_channel = np.broadcast_to(masks, occluded.shape[1:])  # (P, C, H, W)
+    covered = per_channel.sum(axis=0)  # (C, H, W)
+    total = np.tensordot(drops, per_channel, axes=1)  # (N, C, H, W)
     attribution = np.divide(total, covered, out=np.zeros_like(total), where=covered > 0)
-    return {"map": attribution[None], "window": WINDOW, "stride": STRIDE, "fill": background}
+    return {"map": attribution, "window": WINDOW, "stride": STRIDE, "fill": background}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlab.explain import faithfulness, similarity
-from cnnlab.explain.methods import explain_image
+from cnnlab.explain.methods import explain_images
 
 RANDOM_SEED = 12345
 PASS_BELOW = 0.5
@@ -38,31 +38,28 @@ def cascade_states(spec, trained: dict[str, np.ndarray]) -> list[tuple[str, dict
 def sanity_checks(net, images: np.ndarray, methods, background: float) -> dict:
     """The figures of one network on normalised images (N, C, H, W): per method, the rank
     correlation and SSIM at each randomisation stage, its verdict, and the deletion and
-    insertion areas with bootstrap intervals; the same areas for a random pixel order."""
+    insertion areas with bootstrap intervals; the same areas for a random pixel order.
+    Every step takes all N images as one batch."""
     stages = [
         (name, type(net).from_state(net.spec, state))
         for name, state in cascade_states(net.spec, net.state())
     ]
-    rng = np.random.default_rng(RANDOM_ORDER_SEED)
+    targets, _, trained = explain_images(net, images, methods, background)
     scores = {
-        m: {"spearman": [[] for _ in stages], "ssim": [[] for _ in stages], "deletion": [],
-            "insertion": []}
-        for m in methods
-    }  # fmt: skip
-    random_areas = {"deletion": [], "insertion": []}
-    for x in images[:, None]:  # (1, C, H, W) each
-        target, _, trained = explain_image(net, x, methods, background)
-        for method, result in trained.items():
-            ranking = faithfulness.ranking_of(result["map"])
-            _add_areas(scores[method], net, x, ranking, target, background)
-        ranking = rng.permutation(x.shape[2] * x.shape[3])
-        _add_areas(random_areas, net, x, ranking, target, background)
-        for stage, (_, randomised) in enumerate(stages):
-            _, _, maps = explain_image(randomised, x, methods, background, target)
-            for method, result in maps.items():
-                a, b = trained[method]["map"][0].sum(axis=0), result["map"][0].sum(axis=0)
-                scores[method]["spearman"][stage].append(similarity.rank_correlation(a, b))
-                scores[method]["ssim"][stage].append(similarity.ssim(a, b))
+        method: _areas(net, images, faithfulness.ranking_of(result["map"]), targets, background)
+        | {"spearman": [], "ssim": []}
+        for method, result in trained.items()
+    }
+    rng = np.random.default_rng(RANDOM_ORDER_SEED)
+    pixels = images.shape[2] * images.shape[3]
+    random_order = np.stack([rng.permutation(pixels) for _ in images])  # (N, H*W)
+    random_areas = _areas(net, images, random_order, targets, background)
+    for _, randomised in stages:
+        _, _, maps = explain_images(randomised, images, methods, background, targets)
+        for method, result in maps.items():
+            a, b = trained[method]["map"].sum(axis=1), result["map"].sum(axis=1)  # (N, H, W)
+            scores[method]["spearman"].append(similarity.rank_correlations(a, b))
+            scores[method]["ssim"].append(similarity.ssims(a, b))
     return {
         "images": len(images),
         "stages": [name for name, _ in stages],
@@ -72,10 +69,10 @@ def sanity_checks(net, images: np.ndarray, methods, background: float) -> dict:
     }
 
 
-def _add_areas(scores: dict, net, x, ranking, target: int, background: float) -> None:
-    deletion, insertion = faithfulness.curves(net, x, ranking, target, background)
-    scores["deletion"].append(faithfulness.area(deletion))
-    scores["insertion"].append(faithfulness.area(insertion))
+def _areas(net, images, rankings, targets, background: float) -> dict:
+    """{"deletion": (N,), "insertion": (N,)}: the areas under each image's two curves."""
+    deletion, insertion = faithfulness.batch_curves(net, images, rankings, targets, background)
+    return {"deletion": faithfulness.area(deletion), "insertion": faithfulness.area(insertion)}
 
 
 def _summary(scores: dict) -> dict:

@@ -12,13 +12,14 @@ from cnnlab.explain.resize import nearest_resize
 from cnnlab.scratch.functional import softmax
 
 
-def scorecam(net, x: np.ndarray, target: int, background: float) -> dict:
-    _, a, _ = net.layer_grad(x, target)
-    a = a[0]  # (C, h, w)
-    masks = nearest_resize(a, x.shape[2:])  # (C, H, W)
-    low = masks.min(axis=(1, 2), keepdims=True)
-    spread = masks.max(axis=(1, 2), keepdims=True) - low
+def scorecam(net, x: np.ndarray, target, background: float) -> dict:
+    """x (N, Cin, H, W), target (N,); all N * C masked images go through as one batch."""
+    _, a, _ = net.layer_grad(x, target)  # (N, C, h, w)
+    masks = nearest_resize(a, x.shape[2:])  # (N, C, H, W)
+    low = masks.min(axis=(2, 3), keepdims=True)
+    spread = masks.max(axis=(2, 3), keepdims=True) - low
     masks = np.divide(masks - low, spread, out=np.zeros_like(masks), where=spread > 0)
-    masked = background + masks[:, None] * (x - background)  # (C, Cin, H, W)
-    weights = softmax(net.logits(masked)[:, target][None])[0]  # (C,)
-    return {"layer_map": np.maximum(np.tensordot(weights, a, axes=1), 0.0)}
+    masked = background + masks[:, :, None] * (x - background)[:, None]  # (N, C, Cin, H, W)
+    logits = net.logits(masked.reshape(-1, *x.shape[1:])).reshape(*a.shape[:2], -1)
+    weights = softmax(logits[np.arange(len(x)), :, target])  # (N, C), softmax over channels
+    return {"layer_map": np.maximum(np.einsum("nc,nchw->nhw", weights, a), 0.0)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnlab.explain.batches import in_pieces
 from cnnlab.scratch.activation import ReLU
 
 
@@ -38,12 +39,19 @@ class ScratchNetwork:
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """Class scores (N, K) of a batch (N, C, H, W)."""
+        return in_pieces(self._logits, x)
+
+    def _logits(self, x: np.ndarray) -> np.ndarray:
         return self.model(np.asarray(x, dtype=np.float64))
 
-    def input_grad(self, x: np.ndarray, target: int, guided: bool = False):
-        """(logits (N, K), dScore_target/dx (N, C, H, W)) for each image of the batch;
-        `guided`: every ReLU passes only positive gradients back (guided backpropagation)."""
-        logits = self.logits(x)
+    def input_grad(self, x: np.ndarray, target, guided: bool = False):
+        """(logits (N, K), dScore_target/dx (N, C, H, W)) for each image of the batch, `target`
+        one class for all or one per image (N,); `guided`: every ReLU passes only positive
+        gradients back (guided backpropagation)."""
+        return in_pieces(lambda xs, ts: self._input_grad(xs, ts, guided), x, target)
+
+    def _input_grad(self, x: np.ndarray, target, guided: bool):
+        logits = self._logits(x)
         dy = _one_hot(logits, target)
         for _, layer in reversed(self.model.order):
             use_guided = guided and isinstance(layer, ReLU)
@@ -51,9 +59,13 @@ class ScratchNetwork:
         self.model.zero_grad()
         return logits, dy
 
-    def layer_grad(self, x: np.ndarray, target: int):
-        """(logits (N, K), A (N, C, h, w), dScore_target/dA) at the spec's feature layer."""
-        logits = self.logits(x)
+    def layer_grad(self, x: np.ndarray, target):
+        """(logits (N, K), A (N, C, h, w), dScore_target/dA) at the spec's feature layer;
+        `target` one class or one per image (N,)."""
+        return in_pieces(self._layer_grad, x, target)
+
+    def _layer_grad(self, x: np.ndarray, target):
+        logits = self._logits(x)
         self.model.backward(_one_hot(logits, target))
         self.model.zero_grad()
         return logits, self.model.feature_map, self.model.feature_grad
@@ -63,8 +75,8 @@ class ScratchNetwork:
         return self.model.state_dict()[f"{self.spec.layers[-1].name}.weight"]
 
 
-def _one_hot(logits: np.ndarray, target: int) -> np.ndarray:
-    """dScore/dlogits for the score of class `target` in every row: (N, K)."""
+def _one_hot(logits: np.ndarray, target) -> np.ndarray:
+    """dScore/dlogits for the score of class `target` (one, or one per row (N,)): (N, K)."""
     dy = np.zeros_like(logits)
-    dy[:, target] = 1.0
+    dy[np.arange(len(logits)), target] = 1.0
     return dy

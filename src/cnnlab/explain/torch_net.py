@@ -7,6 +7,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from cnnlab.explain.batches import in_pieces
+
 
 class TorchNetwork:
     """A `TorchClassifier` in float64 and eval mode, on the CPU."""
@@ -31,12 +33,19 @@ class TorchNetwork:
         return torch_to_numpy_state(self.model.state_dict())
 
     def logits(self, x: np.ndarray) -> np.ndarray:
+        return in_pieces(self._logits, x)
+
+    def _logits(self, x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return self.model(_tensor(x)).numpy()
 
-    def input_grad(self, x: np.ndarray, target: int, guided: bool = False):
-        """(logits (N, K), dScore_target/dx (N, C, H, W)); `guided`: each `nn.ReLU`'s input
+    def input_grad(self, x: np.ndarray, target, guided: bool = False):
+        """(logits (N, K), dScore_target/dx (N, C, H, W)), `target` one class or one per image
+        (N,); `guided`: each `nn.ReLU`'s input
         gradient is passed through a ReLU as well (a backward hook, Captum's way)."""
+        return in_pieces(lambda xs, ts: self._input_grad(xs, ts, guided), x, target)
+
+    def _input_grad(self, x: np.ndarray, target, guided: bool):
         hooks = [
             m.register_full_backward_hook(lambda _m, grad_in, _out: (grad_in[0].clamp(min=0),))
             for m in self.model.modules()
@@ -46,14 +55,18 @@ class TorchNetwork:
             inputs = _tensor(x).requires_grad_(True)
             with torch.enable_grad():
                 logits = self.model(inputs)
-                (grad,) = torch.autograd.grad(logits[:, target].sum(), inputs)
+                (grad,) = torch.autograd.grad(_scores(logits, target).sum(), inputs)
         finally:
             for hook in hooks:
                 hook.remove()
         return logits.detach().numpy(), grad.numpy()
 
-    def layer_grad(self, x: np.ndarray, target: int):
-        """(logits (N, K), A (N, C, h, w), dScore_target/dA) at the spec's feature layer."""
+    def layer_grad(self, x: np.ndarray, target):
+        """(logits (N, K), A (N, C, h, w), dScore_target/dA) at the spec's feature layer;
+        `target` one class or one per image (N,)."""
+        return in_pieces(self._layer_grad, x, target)
+
+    def _layer_grad(self, x: np.ndarray, target):
         captured = {}
         layer = getattr(self.model, self.spec.feature_layer)
         hook = layer.register_forward_hook(lambda _m, _in, out: captured.update(a=out))
@@ -62,7 +75,7 @@ class TorchNetwork:
                 logits = self.model(_tensor(x))
         finally:
             hook.remove()
-        (grad,) = torch.autograd.grad(logits[:, target].sum(), captured["a"])
+        (grad,) = torch.autograd.grad(_scores(logits, target).sum(), captured["a"])
         return logits.detach().numpy(), captured["a"].detach().numpy(), grad.numpy()
 
     def head_weight(self) -> np.ndarray:
@@ -71,3 +84,9 @@ class TorchNetwork:
 
 def _tensor(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
+
+
+def _scores(logits: torch.Tensor, target) -> torch.Tensor:
+    """Each row's score of its class: `target` one class or one per row (N,)."""
+    rows = torch.arange(len(logits))
+    return logits[rows, torch.as_tensor(np.broadcast_to(target, len(logits)).copy())]
