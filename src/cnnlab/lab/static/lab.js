@@ -223,7 +223,8 @@ function showAnswer(result) {
   card.querySelector(".prediction").classList.toggle("long", result.class_name.length > 2);
   bars(result.probabilities, card.querySelector(".bars"), run.data.class_names);
   if (result.map) card.querySelector("img.map").src = result.map;
-  card.querySelector(".method").textContent = (result.method || "").replaceAll("_", " ");
+  const fallback = result.note ? " (its default: it has no such map)" : "";  // the note says why
+  card.querySelector(".method").textContent = (result.method || "").replaceAll("_", " ") + fallback;
   card.querySelector(".method").title = result.note || "";
   card.dataset.method = result.method || "";
 }
