@@ -117,3 +117,22 @@ def test_a_resume_without_threads_keeps_the_saved_count(tiny_run, tmp_path, mnis
     saved = json.loads((run / "config.json").read_text())
     assert saved["threads"] == 1
     assert "thread_changes" not in saved
+
+
+def test_a_resumed_keras_dropout_run_equals_an_uninterrupted_one(tmp_path, mnist_dir, monkeypatch):
+    """Keras' Dropout draws from its layer's SeedGenerator, whose state the checkpoint keeps."""
+    from cnnlab.training.checkpoint import load_npz
+    from cnnlab.training.engines import available
+
+    if not available("keras"):
+        pytest.skip("the keras extra (keras, torch) is not installed")
+
+    whole = trainer.train(_config(tmp_path, "whole", "keras", data_dir=str(mnist_dir)), quiet=True)
+    cfg = _config(tmp_path, "cut", "keras", data_dir=str(mnist_dir))
+    _stop_after(monkeypatch, 13)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train(cfg, quiet=True)
+    monkeypatch.undo()
+    cut = trainer.train(cfg, resume=True, quiet=True, given=set())
+    weights = [load_npz(run / "checkpoint.keras.npz")[0] for run in (cut, whole)]
+    _assert_same(*weights)

@@ -26,6 +26,7 @@ from cnnlab.errors import UserError
 from cnnlab.models.spec import ArchSpec
 from cnnlab.training.checkpoint import load_npz, save_npz
 from cnnlab.training.engines.base import CHECKPOINT_ERRORS, checkpoint_error, torch_threads
+from cnnlab.training.rng_state import STATE_KEY
 
 ADAM_EPSILON = 1e-8  # PyTorch's default; see the module docstring
 
@@ -154,11 +155,26 @@ class KerasEngine:
         """Weights in the NumPy layout (`model/conv1.weight`), optimizer variables by Keras name."""
         optimizer = {v.name: self.convert.to_numpy(v.value) for v in self.optimizer.variables}
         steps = int(self.convert.to_numpy(self.optimizer.iterations.value))  # BatchNorm's count
+        position = position | {STATE_KEY: self._seed_states()}  # Dropout's generator
         save_npz(path, self.convert.keras_to_numpy(self.model, steps), optimizer, position)
+
+    def _seed_generators(self) -> dict[str, Any]:
+        """{layer name: its SeedGenerator} of the layers that draw in training (Dropout)."""
+        layers = self.model.layers
+        found = ((layer.name, getattr(layer, "seed_generator", None)) for layer in layers)
+        return {name: generator for name, generator in found if generator is not None}
+
+    def _seed_states(self) -> dict[str, list[int]]:
+        states = self._seed_generators().items()
+        return {name: self.convert.to_numpy(g.state.value).tolist() for name, g in states}
 
     def load(self, path: Path) -> dict[str, Any]:
         try:
             model, optimizer, position = load_npz(path)
+            for name, generator in self._seed_generators().items():
+                if name in position.get(STATE_KEY, {}):
+                    generator.state.assign(np.array(position[STATE_KEY][name], dtype="int32"))
+            position.pop(STATE_KEY, None)
             self.convert.load_numpy_state(self.model, model)
             if optimizer:
                 self._load_optimizer(optimizer)
