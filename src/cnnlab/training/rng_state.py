@@ -9,7 +9,8 @@ checkpoint, so a resumed run draws exactly what an uninterrupted one would have 
   drawing from `self.rng`.
 - PyTorch engine: `nn.Dropout` draws from torch's global generator, which no layer owns.
   `TorchRandom` gives the engine a private stream instead: seeded from the run's seed, swapped
-  in around each training step, and saved in the checkpoint as a byte tensor.
+  in around each training step, and saved in the checkpoint's position record as bytes.
+- Keras engine: each Dropout layer's `SeedGenerator` state, by layer name.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-STATE_KEY = "rng"  # in a checkpoint's position record (NumPy engine)
+STATE_KEY = "rng"  # in a checkpoint's position record, every engine
 
 
 def _named_generators(module, prefix: str = "") -> Iterator[tuple[str, np.random.Generator]]:
@@ -77,11 +78,12 @@ class TorchRandom:
             finally:
                 self.state = self._get()
 
-    def state_dict(self) -> dict[str, Any]:
-        return {f"rng_{k}": v.cpu() for k, v in self.state.items()}
+    def state_dict(self) -> dict[str, list[int]]:
+        """The stream's state as lists of bytes, for a checkpoint's JSON position record."""
+        return {k: v.cpu().tolist() for k, v in self.state.items()}
 
-    def load_state_dict(self, saved: dict[str, Any]) -> None:
-        """From a checkpoint's `rng_cpu` (and `rng_cuda`) tensors; absent keys: unchanged."""
-        state = {k.removeprefix("rng_"): v for k, v in saved.items() if k.startswith("rng_")}
-        if "cpu" in state:
-            self.state = {**self.state, **{k: v.to("cpu") for k, v in state.items()}}
+    def load_state_dict(self, saved: dict[str, list[int]]) -> None:
+        """From `state_dict`'s record; an empty one (an older checkpoint) changes nothing."""
+        if "cpu" in saved:
+            loaded = {k: self.torch.tensor(v, dtype=self.torch.uint8) for k, v in saved.items()}
+            self.state = {**self.state, **loaded}

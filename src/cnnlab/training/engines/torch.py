@@ -13,7 +13,7 @@ from cnnlab.errors import UserError
 from cnnlab.fileio import atomic_open
 from cnnlab.models.spec import ArchSpec
 from cnnlab.training.engines.base import CHECKPOINT_ERRORS, checkpoint_error, torch_threads
-from cnnlab.training.rng_state import TorchRandom
+from cnnlab.training.rng_state import STATE_KEY, TorchRandom
 
 
 class TorchEngine:
@@ -116,8 +116,7 @@ class TorchEngine:
         state = {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "position": json.dumps(position),
-            "rng": self.random.state_dict(),
+            "position": json.dumps(position | {STATE_KEY: self.random.state_dict()}),
         }
         with atomic_open(path, "wb") as f:
             self.torch.save(state, f)
@@ -136,8 +135,9 @@ class TorchEngine:
             self.model.load_state_dict(state["model"], strict=True)
             if "optimizer" in state:
                 self.optimizer.load_state_dict(state["optimizer"])
-            self.random.load_state_dict(state.get("rng", {}))
-            return json.loads(state.get("position", "{}"))
+            position = json.loads(state.get("position", "{}"))
+            self.random.load_state_dict(position.pop(STATE_KEY, {}))
+            return position
         except CHECKPOINT_ERRORS as err:
             raise checkpoint_error(path, err) from None
 
