@@ -163,6 +163,7 @@ def _chains(points, tag: str, base: Path, data_dir: Path, want: dict, command=RU
     return results
 
 
+@pytest.mark.slow  # about 50 short commands, killed and rerun
 def test_every_failpoint_kill_and_rerun_ends_like_an_uninterrupted_run(
     reference, tmp_path, mnist_dir
 ):
@@ -180,6 +181,7 @@ def test_every_failpoint_kill_and_rerun_ends_like_an_uninterrupted_run(
     assert set(results) == {point for group in groups for point in group}
 
 
+@pytest.mark.slow
 def test_a_kill_at_the_grid_install_reruns_to_the_same_state(reference, tmp_path, mnist_dir):
     """`run --workers 2` trains in a worker and installs the finished run in `--out`."""
     want, _ = reference

@@ -60,7 +60,7 @@ def _assert_same(a: dict, b: dict) -> None:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)  # bit for bit
 
 
-@pytest.fixture(scope="module", params=["scratch", "torch"])
+@pytest.fixture(scope="module", params=["scratch", pytest.param("torch", marks=pytest.mark.torch)])
 def uninterrupted(request, tmp_path_factory, mnist_dir):
     out = tmp_path_factory.mktemp("whole")
     engine = request.param
@@ -119,6 +119,7 @@ def test_a_resume_without_threads_keeps_the_saved_count(tiny_run, tmp_path, mnis
     assert "thread_changes" not in saved
 
 
+@pytest.mark.torch
 def test_a_resumed_keras_dropout_run_equals_an_uninterrupted_one(tmp_path, mnist_dir, monkeypatch):
     """Keras' Dropout draws from its layer's SeedGenerator, whose state the checkpoint keeps."""
     from cnnlab.training.checkpoint import load_npz

@@ -125,7 +125,7 @@ def test_a_tampered_config_value_is_one_sentence(run_copy, mnist_dir, capsys, ke
     assert sentence in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("engine", ["scratch", "torch"])
+@pytest.mark.parametrize("engine", ["scratch", pytest.param("torch", marks=pytest.mark.torch)])
 def test_a_last_batch_of_one_image_is_dropped_when_the_net_has_batchnorm(
     tmp_path, mnist_dir, engine, capsys
 ):
