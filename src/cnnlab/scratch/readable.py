@@ -2,9 +2,9 @@
 
 Convolution is one matrix product on im2col rows (`im2col_rows`: one row per output pixel, the
 textbook layout; the engine's `im2col.im2col` lays the batch out channel-major instead), and its
-backward pass is two more products and `col2im_rows`; max-pooling is a reshape into windows and an argmax. `conv.py` and
-`pool.py` compute the same numbers faster; the tests hold them to this file, and this file to
-PyTorch, in float64.
+backward pass is two more products and `col2im_rows`; max-pooling is a reshape into windows and
+an argmax. `conv.py` and `pool.py` compute the same numbers faster; the tests hold them to this
+file, and this file to PyTorch, in float64.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def im2col_rows(x: np.ndarray, kh: int, kw: int, stride: int, padding: int) -> n
 
 
 def col2im_rows(dcols, x_shape, kh: int, kw: int, stride: int, padding: int) -> np.ndarray:
-    """The adjoint of im2col_rows: (N*OH*OW, C*kh*kw) -> (N, C, H, W), overlapping windows summed."""
+    """The adjoint of im2col_rows: (N*OH*OW, C*kh*kw) -> (N, C, H, W), overlaps summed."""
     N, C, H, W = x_shape
     OH, OW = (H + 2 * padding - kh) // stride + 1, (W + 2 * padding - kw) // stride + 1
     d = dcols.reshape(N, OH, OW, C, kh, kw).transpose(0, 3, 4, 5, 1, 2)  # (N, C, kh, kw, OH, OW)
