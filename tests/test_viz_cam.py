@@ -52,8 +52,10 @@ def test_an_empty_gradcam_says_why_inside_its_panel_without_touching_a_caption(d
     assert overlapping == []
     renderer = fig.canvas.get_renderer()
     grad_panel = fig.axes[3].get_window_extent(renderer)  # row 0, Grad-CAM overlay
-    assert grad_panel.x0 <= notes[0].x0 and notes[0].x1 <= grad_panel.x1
-    assert grad_panel.y0 <= notes[0].y0 and notes[0].y1 <= grad_panel.y1
+    assert grad_panel.x0 <= notes[0].x0
+    assert notes[0].x1 <= grad_panel.x1
+    assert grad_panel.y0 <= notes[0].y0
+    assert notes[0].y1 <= grad_panel.y1
 
 
 def test_figures_carry_a_colour_bar_and_say_how_maps_are_scaled(digit):
@@ -72,8 +74,10 @@ def test_figures_carry_a_colour_bar_and_say_how_maps_are_scaled(digit):
 def test_a_small_map_paints_no_colour_out_to_the_image_edge(digit):
     coverage = cell_coverage(CNN3_CENTRES, (28, 28))
     assert coverage[7:19, 7:19].min() == 1.0  # within half a spacing (2 px) of the outer centres
-    assert coverage[:5].max() == 0.0 and coverage[21:].max() == 0.0  # no cell out there
-    assert coverage[:, :5].max() == 0.0 and coverage[:, 21:].max() == 0.0
+    assert coverage[:5].max() == 0.0
+    assert coverage[21:].max() == 0.0
+    assert coverage[:, :5].max() == 0.0
+    assert coverage[:, 21:].max() == 0.0
     heat, _ = normalize_map(np.random.default_rng(0).random((28, 28)))
     painted = overlay(digit, heat, 0.5 * coverage)
     grey = np.repeat(digit[:, :, None], 3, axis=2)

@@ -81,7 +81,8 @@ def test_no_two_labels_of_top3_overlap_and_none_covers_a_digit():
     assert covering == []
     width, height = fig.canvas.get_width_height()
     for text, box in boxes:
-        assert 0 <= box.x0 and box.x1 <= width and 0 <= box.y0 and box.y1 <= height, text
+        assert 0 <= box.x0 <= box.x1 <= width, text
+        assert 0 <= box.y0 <= box.y1 <= height, text
 
 
 def test_tensorboard_tags_each_class_image_with_its_scores(tmp_path):

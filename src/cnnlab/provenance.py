@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 
 VERSIONED_PACKAGES = ("cnnlab", "numpy", "tensorboardX", "matplotlib")  # and every engine's
@@ -24,4 +24,4 @@ def library_versions() -> dict[str, str]:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -55,7 +55,7 @@ async def drain(receive: Receive, limit: int = MAX_DRAIN_BYTES) -> int:
     while drained <= limit:
         try:
             message = await asyncio.wait_for(receive(), DRAIN_IDLE_S)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             break
         if message["type"] != "http.request":
             break
