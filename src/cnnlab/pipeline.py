@@ -56,6 +56,7 @@ class RunPlan:
     workers: int = 1  # trainings at once in local processes
     scheduler: str | None = None  # tcp://HOST:PORT of a Dask scheduler
     archs: dict[str, str] = field(default_factory=dict)  # name in `models` -> its --arch string
+    sanity_images: int | None = None  # None: 100, or 5 for --quick/--train-size; 0: none
     skipped: list[str] = field(default_factory=list)
 
     def pairs(self) -> list[tuple[str, str]]:
@@ -64,6 +65,14 @@ class RunPlan:
     def runs(self) -> list[RunKey]:
         """Every (model, engine, seed) to train, seed by seed so early seeds finish first."""
         return [(m, e, s) for s in self.seeds or (0,) for m, e in self.pairs()]
+
+    def sanity_count(self) -> int:
+        """Test images for the report's attribution checks (`cnnlab.explain.trust_runs`)."""
+        from cnnlab.explain.trust_runs import DEFAULT_IMAGES, SMOKE_IMAGES
+
+        if self.sanity_images is not None:
+            return self.sanity_images
+        return SMOKE_IMAGES if self.quick or self.train_size is not None else DEFAULT_IMAGES
 
     def run_name(self, key: RunKey) -> str:
         model, engine, seed = key
@@ -224,7 +233,9 @@ def _check_outputs(plan: RunPlan) -> None:
     html = plan.out / "report.html"
     md = targets.markdown_target(html, None, [])  # the user's report.md: no twin, as before
     outputs = targets.report_outputs(html, md, plan.models, plan.out)
-    outputs[plan.out] += [SUMMARY, COMPARISON_FILE, DISAGREEMENT_FILE]
+    from cnnlab.explain.trust_runs import FILES as TRUST_FILES
+
+    outputs[plan.out] += [SUMMARY, COMPARISON_FILE, DISAGREEMENT_FILE, *TRUST_FILES]
     targets.check_outputs(outputs)
 
 
@@ -273,6 +284,13 @@ def _run_all(plan: RunPlan, keys: list[RunKey], configs: dict) -> dict:
     if cnn_runs:
         with locked_all(cnn_runs):  # their cam/ folders are written
             draw_comparison_cams(cnn_runs, out_dir=plan.out, data_dir=plan.data_dir)
+    first_runs = [d for d, (_, _, s) in zip(run_dirs, done, strict=True) if s == first_seed]
+    if plan.sanity_count() > 0:
+        from cnnlab.explain.trust_runs import trust_step
+
+        print("Which picture can you trust? attribution checks of every network", flush=True)
+        with locked_all(first_runs):  # each run's sanity.json is written
+            trust_step(first_runs, plan.out, plan.data_dir, plan.sanity_count())
     summary = grid_summary(run_dirs, plan.data_dir)
     OutputDir(plan.out).write_json(SUMMARY, summary)
     html, md = build_report(

@@ -71,6 +71,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--workers", type=whole_number(1), default=1, help="trainings at once in local processes"
     )
     parser.add_argument(
+        "--sanity-images",
+        type=whole_number(0),
+        default=None,
+        help="test images for the report's attribution checks, 0 for none (default: 100; "
+        "5 with --quick or --train-size)",
+    )
+    parser.add_argument(
         "--scheduler",
         default=None,
         help="tcp://HOST:PORT of a Dask scheduler (default: none: --workers local processes)",
@@ -104,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         val_size=args.val_size,
         workers=args.workers,
         scheduler=args.scheduler,
+        sanity_images=args.sanity_images,
     )
     result = run_comparison(plan)
     print()

@@ -21,7 +21,7 @@ import numpy as np
 from cnnlab.analysis.stats import ALPHA, TWIN_MARGIN
 from cnnlab.errors import UserError
 from cnnlab.outdir import OutputDir
-from cnnlab.report import cam_captions, findings, targets
+from cnnlab.report import cam_captions, findings, targets, trust
 from cnnlab.rundir import RunDir
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -306,6 +306,9 @@ def build_report(
         "cam_comparisons": [
             _picture(path, caption, md_base) for path, caption in cam_captions.present(cam_dir)
         ],
+        "trust": trust.section(
+            runs, [row["name"] for row in rows], cam_dir, lambda p, c: _picture(p, c, md_base)
+        ),
         "version_keys": sorted({k for run in runs for k in run.config.get("versions", {})}),
         "builder_versions": _builder_versions(),
     }
