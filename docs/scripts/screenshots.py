@@ -40,6 +40,8 @@ def report_shots(page, report: Path, out: Path, seeds: bool) -> None:
         page.screenshot(path=str(out / "report.png"))
         page.locator("#significance").screenshot(path=str(out / "report-significance.png"))
         page.locator("#cam").screenshot(path=str(out / "report-cam.png"))
+        if page.locator("#trust").count():  # "Which picture can you trust?"
+            page.locator("#trust").screenshot(path=str(out / "report-trust.png"))
     else:
         box = page.locator("#significance").bounding_box()  # its first 1,400 pixels
         clip = box | {"height": min(box["height"], 1400)}
