@@ -94,7 +94,7 @@ def test_an_option_given_with_its_default_value_still_counts(run_copy, mnist_dir
     assert "--seed 0 differs from the saved run's 1" in err
 
 
-@pytest.mark.parametrize(("key", "value"), [("val_size", 100), ("momentum", 0.5)])
+@pytest.mark.parametrize(("key", "value"), [("val_size", 100), ("momentum", 0.5), ("plain", True)])
 def test_run_reuses_only_a_run_with_the_same_settings(run_copy, key, value):
     from cnnlab.pipeline import _state
 

@@ -120,7 +120,13 @@ class OutputDir:
         old = _file_hash(path)
         new = sha256_of(data)
         files[name] = list(dict.fromkeys([*([old] if old else []), new]))
-        self._save_manifest(files)
+        try:
+            self._save_manifest(files)
+        except UserError as err:  # a folder that takes no manifest: name the file the user asked
+            cause = err.__cause__ or err.__context__
+            if isinstance(cause, OSError):
+                raise fileio.cannot_write(path, cause) from None
+            raise
         fileio.write_bytes(path, data)
         files[name] = [new]
         self._save_manifest(files)

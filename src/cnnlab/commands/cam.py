@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from cnnlab.errors import UserError
     from cnnlab.rundir import RunDir
     from cnnlab.runlock import locked_all
+    from cnnlab.training.leftovers import remove_leftovers
 
     if args.target is not None and not 0 <= args.target <= 9:
         raise UserError(f"--class {args.target} is not a digit class (0..9).")
@@ -46,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     for run_dir in args.run_dirs:
         RunDir(run_dir).require_run()
     with locked_all(args.run_dirs):  # one writer per run directory
+        for run_dir in args.run_dirs:  # what a killed command left, as train and evaluate do
+            remove_leftovers(run_dir)
         path = draw_cams(
             args.run_dirs, args.index, args.target, methods, args.out, args.data_dir, args.device
         )

@@ -47,6 +47,7 @@ RUN_SETTINGS = (
     "channels",
     "test_fraction",
     "dry_run",
+    "plain",  # the speed rewrites sum float32 in another order: a plain run is another run
 )
 GROWS = "epochs"  # the one setting a resumed or reused run may raise
 
@@ -74,7 +75,7 @@ def check_resume(saved: dict[str, Any], wanted: Any, given: set[str], config: Pa
     run (`wanted`: the resolved TrainConfig of the command line)."""
     for key in differences(saved, wanted, [k for k in RUN_SETTINGS if k in given]):
         flag = option(key)
-        shown = "given" if key == "dry_run" else getattr(wanted, key)
+        shown = "given" if key in ("dry_run", "plain") else getattr(wanted, key)
         raise UserError(
             f"{flag} {shown} differs from the saved run's {saved[key]} in {config}; "
             f"leave {flag} out to continue that run, or add --force to start over."
