@@ -21,7 +21,10 @@ from cnnlab.training.schedule import SCHEDULES
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DEVICE_HELP = "where torch runs: auto is CUDA, else MPS, else the CPU"
 OPTIMIZER_HELP = "sgd (with --momentum) or adam"
-DATA_DIR_HELP = "MNIST directory (default: $CNNLAB_DATA if set, else the user cache)"
+DATA_DIR_HELP = (
+    "the directory holding the data set's files (default: for MNIST $CNNLAB_DATA if set, for "
+    "fashion-mnist $CNNLAB_FASHION_MNIST_DATA, for kmnist $CNNLAB_KMNIST_DATA; else the user cache)"
+)
 _CHECK_FAILED = re.compile(r"argument (?P<flags>\S+): (?P<reason>must .*)", re.DOTALL)
 
 
