@@ -34,6 +34,8 @@ SHORT = "Conv2d(16, 3) ReLU MaxPool2d(2) Flatten Linear(10)"
             nn.Flatten(),
             nn.Linear(2704, 10),
         )""",
+        "nn.Conv2d(1, 16, 3), nn.ReLU(inplace=True), nn.MaxPool2d(2), nn.Flatten(), "
+        "nn.Linear(2704, 10)",  # inplace is a memory choice: read and dropped
         """    nn.Conv2d(1, 16, 3),
             nn.ReLU(),
             nn.MaxPool2d(2),
@@ -118,3 +120,15 @@ def test_train_prints_each_layer_its_output_shape_parameters_and_the_total(capsy
     assert "fc1 (Linear)        10                27,050" in out
     assert out.rstrip().endswith("27,210")
     assert summary_table(get_spec("cnn2")).splitlines()[-1].split()[-1] == "43,530"
+
+
+def test_inplace_is_dropped_where_pytorch_takes_it_and_refused_elsewhere():
+    text = "Conv2d(16, 3) LeakyReLU(0.1, inplace=True) Dropout2d(0.1, inplace=False) Flatten "
+    text += "Linear(10)"
+    assert spec_from_string(text, "net").source == (
+        "Conv2d(16, 3) LeakyReLU(negative_slope=0.1) Dropout2d(p=0.1) Flatten Linear(10)"
+    )
+    with pytest.raises(UserError, match="'inplace' is not an argument of Conv2d"):
+        parse_architecture("Conv2d(16, 3, inplace=True)")
+    with pytest.raises(UserError, match="'inplace' is not an argument of ReLU"):
+        parse_architecture("ReLU(inplace=2)")  # only True or False is PyTorch's

@@ -66,6 +66,9 @@ def run(tmp_path_factory, mnist_dir) -> Path:
     path = out / "cnn2-scratch"
     assert main(["evaluate", str(path), "--quiet", *data]) == 0
     assert main(["cam", str(path), *data]) == 0
+    from cnnlab.explain.trust_runs import run_sanity
+
+    run_sanity(path, str(mnist_dir), 2)  # what `cnnlab run` adds: sanity.json, on 2 images
     return path
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cnnlab.pipeline import _progress
+from cnnlab.pipeline_analysis import progress as _progress
 from cnnlab.time_left import EVALUATION_EPOCHS, EVALUATION_SECONDS, TimeLeft
 
 
@@ -33,7 +33,7 @@ def test_training_left_adds_to_the_evaluations():
 def test_the_progress_line_says_how_long_evaluation_has_to_go(capsys):
     left = TimeLeft(epochs_to_train=1, evaluations=1)
     left.trained(1, 50.0)
-    _progress(1, 1, "cnn3 · scratch", "evaluating on 10,000 test images", 0.0, left.seconds())
+    _progress(1, 1, "cnn3 · scratch", "evaluating on its test set", 0.0, left.seconds())
     line = capsys.readouterr().out
     assert "about 0:30 left" in line  # 2 x (5 s + 0.2 x 50 s)
     assert "about 0:00 left" not in line

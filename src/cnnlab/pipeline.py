@@ -17,11 +17,14 @@ from pathlib import Path
 from cnnlab.analysis.grid_summary import grid_summary
 from cnnlab.errors import UserError
 from cnnlab.fileio import make_dir, refuse_symlink
-from cnnlab.models import COMPARISON_MODELS, resolve_spec
+from cnnlab.models import COMPARISON_MODELS
 from cnnlab.outdir import OutputDir
+from cnnlab.pipeline_analysis import clock as _clock
+from cnnlab.pipeline_analysis import draw_pictures, evaluate_runs
+from cnnlab.pipeline_analysis import progress as _progress
 from cnnlab.rundir import RunDir
-from cnnlab.runlock import locked, locked_all, refuse_busy
-from cnnlab.text import count_noun, text_table
+from cnnlab.runlock import locked, refuse_busy
+from cnnlab.text import count_noun
 from cnnlab.time_left import TimeLeft
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.engines import REFERENCE, SCRATCH, available, engine_class
@@ -58,6 +61,7 @@ class RunPlan:
     archs: dict[str, str] = field(default_factory=dict)  # name in `models` -> its --arch string
     sanity_images: int | None = None  # None: 100, or 5 for --quick/--train-size; 0: none
     skipped: list[str] = field(default_factory=list)
+    started: float = 0.0  # perf_counter() when the run began, for the progress lines
 
     def pairs(self) -> list[tuple[str, str]]:
         return [(m, e) for e in self.engines for m in self.models]
@@ -112,18 +116,6 @@ def _state(cfg: TrainConfig, run: RunDir) -> str:
         return "finished"
     # killed before its first checkpoint: nothing to continue, so it starts over (--force)
     return "unfinished" if run.checkpoint(cfg.engine).is_file() else "new"
-
-
-def _progress(index: int, total: int, label: str, what: str, started: float, left: float | None):
-    """One line per step; `left`: the seconds `TimeLeft` expects, None before anything was timed."""
-    elapsed = time.perf_counter() - started
-    tail = "" if left is None else f", about {_clock(left)} left"
-    print(f"[{index}/{total}] {label}: {what} (elapsed {_clock(elapsed)}{tail})", flush=True)
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 def _drop_missing_engines(plan: RunPlan) -> None:
@@ -240,11 +232,9 @@ def _check_outputs(plan: RunPlan) -> None:
 
 
 def _run_all(plan: RunPlan, keys: list[RunKey], configs: dict) -> dict:
-    from cnnlab.analysis.cam_runs import draw_comparison_cams
-    from cnnlab.analysis.evaluation import evaluate_run
     from cnnlab.report import build_report
 
-    started = time.perf_counter()
+    started = plan.started = time.perf_counter()
     # Decide up front what is reused, so the time-left estimate counts only epochs still to train.
     states = {
         k: "new" if plan.force else _state(cfg, RunDir(plan.out / cfg.name))
@@ -268,29 +258,9 @@ def _run_all(plan: RunPlan, keys: list[RunKey], configs: dict) -> dict:
     if not done:
         raise UserError("every training failed: " + " ".join(failed.values()))
     run_dirs = [plan.out / configs[k].name for k in done]
-    for index, (key, run_dir) in enumerate(zip(done, run_dirs, strict=True), start=1):
-        if states[key] != "finished" or RunDir(run_dir).evaluation() is None:
-            header = (index, len(done), _label(key, plan))
-            _progress(*header, "evaluating on 10,000 test images", started, left.seconds())
-            began = time.perf_counter()
-            evaluate_run(run_dir, plan.data_dir, quiet=True)
-            left.evaluated(time.perf_counter() - began)
-
-    # CAM of the first seed's CNNs: a figure with one row per run stays readable
-    first_seed = done[0][2]
-    has_map = {m: resolve_spec(m, plan.archs.get(m)).feature_layer is not None for m, _, _ in done}
-    pairs = zip(run_dirs, done, strict=True)
-    cnn_runs = [d for d, (m, _, s) in pairs if has_map[m] and s == first_seed]
-    if cnn_runs:
-        with locked_all(cnn_runs):  # their cam/ folders are written
-            draw_comparison_cams(cnn_runs, out_dir=plan.out, data_dir=plan.data_dir)
-    first_runs = [d for d, (_, _, s) in zip(run_dirs, done, strict=True) if s == first_seed]
-    if plan.sanity_count() > 0:
-        from cnnlab.explain.trust_runs import trust_step
-
-        print("Which picture can you trust? attribution checks of every network", flush=True)
-        with locked_all(first_runs):  # each run's sanity.json is written
-            trust_step(first_runs, plan.out, plan.data_dir, plan.sanity_count())
+    evaluate_runs(run_dirs, [_label(k, plan) for k in done], [states[k] for k in done], plan, left)
+    first_runs = [d for d, (_, _, s) in zip(run_dirs, done, strict=True) if s == done[0][2]]
+    draw_pictures(first_runs, plan)  # CAM and attribution checks of the first seed's runs
     summary = grid_summary(run_dirs, plan.data_dir)
     OutputDir(plan.out).write_json(SUMMARY, summary)
     html, md = build_report(
@@ -307,26 +277,3 @@ def _run_all(plan: RunPlan, keys: list[RunKey], configs: dict) -> dict:
         "skipped": plan.skipped,
         "failed": list(failed.values()),
     }
-
-
-def comparison_table(rows: list[dict]) -> str:
-    """The printed table of `cnnlab run`: one row per run."""
-
-    def percent(value: float | None) -> str:
-        return "-" if value is None else f"{100 * value:.2f}%"
-
-    cells = [
-        [
-            row["model"],
-            row["engine"],
-            row.get("seed", 0),
-            percent(row["test_accuracy"]),
-            percent(row["best_val_accuracy"]),
-            row["epochs"],
-            "-" if row["seconds_per_epoch"] is None else f"{row['seconds_per_epoch']:.1f}",
-            f"{row['parameters']:,}",
-        ]
-        for row in rows
-    ]
-    headers = ["model", "engine", "seed", "test acc", "best val", "epochs", "s/epoch", "params"]
-    return text_table(headers, cells, "llrrrrrr")

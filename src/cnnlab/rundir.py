@@ -41,6 +41,7 @@ STATUS = "status.json"
 METRICS = "metrics.jsonl"
 EVALUATION = "evaluation.json"
 PROBABILITIES = "probabilities.npy"
+SANITY = "sanity.json"  # `cnnlab run`: the attribution checks (cnnlab.explain.trust_runs)
 CAM_DIR = "cam"
 # What `cnnlab cam` and `predict --cam` write under cam/ (the only files --force removes there).
 CAM_GLOBS = ("cam_*.png", "cam_*.json", "gradcam_*.png", "gradcam_*.json", "predict/*_cam.png")
@@ -205,7 +206,7 @@ class RunDir:
         checkpoint, TensorBoard events, evaluation's, and the cam/ folder."""
         from cnnlab.training.engines import ENGINES
 
-        names = [CONFIG, STATUS, METRICS, *EVALUATION_FILES]
+        names = [CONFIG, STATUS, METRICS, *EVALUATION_FILES, SANITY]
         names += [engine.checkpoint_name for engine in ENGINES.values()]
         found = [self.path / n for n in names if os.path.lexists(self.path / n)]
         return found + sorted(self.path.glob(EVENTS_GLOB))

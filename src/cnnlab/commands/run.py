@@ -88,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cnnlab.data.source import folder_options, shape_and_classes
-    from cnnlab.pipeline import RunPlan, comparison_table, run_comparison
+    from cnnlab.pipeline import RunPlan, run_comparison
+    from cnnlab.pipeline_analysis import comparison_table
 
     shape, classes = shape_and_classes(args.dataset, folder_options(args))
     archs = named_archs(args.arch, args.models, shape, classes)

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
             f"--plain is the {SCRATCH} engine's option; leave it out for {config.engine}."
         )
     if not (args.quiet or args.resume):  # a resumed run's network is the one it was started with
-        print_architecture(config)
+        print_architecture(config, shape, classes)
     run_dir = train(
         config,
         resume=args.resume,
@@ -112,12 +112,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_architecture(config: TrainConfig) -> None:
+def print_architecture(config: TrainConfig, shape=None, classes: int = 10) -> None:
     """The network about to be trained, like Keras' `model.summary()`: each layer's output
     shape and parameter count, and the total."""
     from cnnlab.models import resolve_spec
     from cnnlab.models.shapes import summary_table
 
-    spec = resolve_spec(config.model, config.arch)
+    spec = resolve_spec(config.model, config.arch, shape, classes)  # the data set's images
     print(f"{spec.name}: {spec.description}")
     print(summary_table(spec), flush=True)

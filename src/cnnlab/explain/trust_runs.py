@@ -13,9 +13,9 @@ import numpy as np
 
 from cnnlab.errors import UserError
 from cnnlab.fileio import write_json
-from cnnlab.rundir import RunDir
+from cnnlab.rundir import SANITY, RunDir
 
-SANITY_FILE = "sanity.json"
+SANITY_FILE = SANITY  # one name, owned by RunDir
 DEFAULT_IMAGES = 100  # the N
 SMOKE_IMAGES = 5  # a --quick (or --train-size) run gets a check of its own size
 CASCADE_FILE, TEST0_FILE, DISAGREEMENT_FILE = (

@@ -1,9 +1,8 @@
 """Architecture strings such as `Conv2d(16, 3, padding=1) ReLU MaxPool2d(2) Flatten Linear(10)`.
 
-The text is read by a small regex scanner and a recursive-descent parser, never by `eval`: all it
-can produce are the layers of the registry (`cnnlab.models.layers.KINDS`) with numbers,
-True/False and integer pairs as arguments. Anything else is a `UserError` that names the layer,
-its line and column.
+Read by a regex scanner and a recursive-descent parser, never by `eval`: all it can produce are
+the registry's layers (`cnnlab.models.layers.KINDS`) with numbers, True/False and integer pairs as
+arguments. Anything else is a `UserError` naming the layer, its line and column.
 
 Grammar (spaces, newlines and `# comments` between tokens are skipped; a NAME may carry PyTorch's
 `nn.` or `torch.nn.` prefix, so a pasted `nn.Sequential(...)` or its body reads as written):
@@ -203,6 +202,8 @@ class _Parser:
         given = {param.name: arg for param, arg in zip(order, positional, strict=False)}
         params = kind.full_params()
         for key, (token, value) in keywords.items():
+            if key in kind.ignored and value in (True, False):  # see LayerKind.ignored
+                continue
             if key not in {param.name for param in params}:
                 problem = f"{_short(key)!r} is not an argument of {kind.name}; {kind.signature()}"
                 self.fail(token, problem, end)

@@ -12,7 +12,7 @@ import json
 import os
 import platform
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -295,7 +295,7 @@ def build_report(
     context = {
         "title": title,
         "dataset": _dataset_title(runs),
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "rows": rows,
         "best_accuracy": max(accuracies) if accuracies else None,
         "findings": findings.summarize(rows, matrices, test_count, statistics),

@@ -25,4 +25,5 @@ KIND = LayerKind(
     slug=lambda kw: "d",
     identity_in_eval=True,
     example="Dropout(0.25)",
+    ignored=("inplace",),
 )

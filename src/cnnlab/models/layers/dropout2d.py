@@ -54,4 +54,5 @@ KIND = LayerKind(
     slug=lambda kw: "d2",
     identity_in_eval=True,
     example="Dropout2d(0.25)",
+    ignored=("inplace",),
 )

@@ -23,4 +23,5 @@ KIND = LayerKind(
     field=same_field,
     slug=lambda kw: "lrelu",
     example="LeakyReLU(0.2)",
+    ignored=("inplace",),
 )

@@ -48,6 +48,9 @@ class LayerKind:
     identity_in_eval: bool = False  # dropout: the CAM feature layer is looked for past it
     head_role: str | None = None  # "flatten", "gap", "linear": how a classifier head is seen
     example: str = ""  # a call that shows it (and that the tests build in every engine)
+    # PyTorch arguments read and dropped: `inplace` saves memory and gives the same numbers, and
+    # each engine decides that itself (a pasted `nn.ReLU(inplace=True)` reads as ReLU)
+    ignored: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.example:

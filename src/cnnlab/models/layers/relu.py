@@ -19,4 +19,5 @@ KIND = LayerKind(
     numpy=lambda kw, rng: ReLU(),
     keras=keras_activation("relu"),
     field=same_field,
+    ignored=("inplace",),
 )
