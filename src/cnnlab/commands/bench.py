@@ -9,14 +9,8 @@ import sys
 from collections.abc import Mapping
 
 from cnnlab.commands.arch_options import ARCH_ROW_HELP, named_archs
-from cnnlab.commands.options import (
-    add_data_dir,
-    add_dataset,
-    add_threads,
-    engine_list,
-    model_list,
-    whole_number,
-)
+from cnnlab.commands.checks import engine_list, model_list, whole_number
+from cnnlab.commands.options import add_data_dir, add_dataset, add_threads
 from cnnlab.models import COMPARISON_MODELS
 
 NAME = "bench"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from cnnlab.commands.options import add_data_dir, add_device, whole_number
+from cnnlab.commands.checks import whole_number
+from cnnlab.commands.options import add_data_dir, add_device
 
 NAME = "cam"
 HELP = "draw CAM and Grad-CAM of one test image for one or more trained runs"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from cnnlab.commands.options import add_data_dir, whole_number
+from cnnlab.commands.checks import whole_number
+from cnnlab.commands.options import add_data_dir
 from cnnlab.data.datasets import IDX_SETS
 
 NAME = "data"

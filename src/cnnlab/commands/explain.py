@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cnnlab.commands.options import add_data_dir, whole_number
+from cnnlab.commands.checks import whole_number
+from cnnlab.commands.options import add_data_dir
 
 NAME = "explain"
 HELP = "attribution maps (saliency, integrated gradients, Grad-CAM, ...) of one image"

@@ -7,7 +7,8 @@ import ipaddress
 import sys
 from pathlib import Path
 
-from cnnlab.commands.options import add_data_dir, whole_number
+from cnnlab.commands.checks import whole_number
+from cnnlab.commands.options import add_data_dir
 
 NAME = "lab"
 HELP = "serve a local web app: draw or drop a picture, see every run's prediction and map"

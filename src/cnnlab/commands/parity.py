@@ -5,15 +5,8 @@ from __future__ import annotations
 import argparse
 
 from cnnlab.commands.arch_options import ARCH_HELP, arch_spec
-from cnnlab.commands.options import (
-    OPTIMIZER_HELP,
-    add_data_dir,
-    add_dataset,
-    model_name,
-    momentum,
-    positive_number,
-    whole_number,
-)
+from cnnlab.commands.checks import model_name, momentum, positive_number, whole_number
+from cnnlab.commands.options import OPTIMIZER_HELP, add_data_dir, add_dataset
 from cnnlab.models import MODEL_NAMES
 from cnnlab.training.engines import OPTIMIZERS
 

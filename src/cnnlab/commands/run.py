@@ -6,16 +6,8 @@ import argparse
 import sys
 
 from cnnlab.commands.arch_options import ARCH_ROW_HELP, named_archs
-from cnnlab.commands.options import (
-    add_data_dir,
-    add_dataset,
-    add_epochs,
-    add_quiet,
-    add_threads,
-    engine_list,
-    model_list,
-    whole_number,
-)
+from cnnlab.commands.checks import engine_list, model_list, whole_number
+from cnnlab.commands.options import add_data_dir, add_dataset, add_epochs, add_quiet, add_threads
 
 NAME = "run"
 HELP = "reproduce the whole five-network comparison (plus mlp3 in NumPy) and build the report"

@@ -6,7 +6,8 @@ import argparse
 import functools
 
 from cnnlab.commands.arch_options import ARCH_HELP, arch_fields
-from cnnlab.commands.options import add_training_options, directory_name, engine_name, model_name
+from cnnlab.commands.checks import directory_name, engine_name, model_name
+from cnnlab.commands.options import add_training_options
 from cnnlab.errors import UserError
 from cnnlab.models import MODEL_NAMES
 from cnnlab.training.config import TrainConfig
