@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import platform
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -22,7 +21,7 @@ from cnnlab.analysis.stats import ALPHA, TWIN_MARGIN
 from cnnlab.errors import UserError
 from cnnlab.outdir import OutputDir
 from cnnlab.report import cam_captions, findings, targets, trust
-from cnnlab.rundir import RunDir
+from cnnlab.report.runs import Run, dataset_title, load_run, named_rows
 
 TEMPLATES = Path(__file__).parent / "templates"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -39,64 +38,6 @@ REQUIRED_PICTURES = ("confusion_matrix.png", "top3.png", "curves.png")
 WIDE_PICTURES = ("curves.png", "cam_comparison.png", "cam_comparison_disagreement.png")
 
 
-@dataclass
-class Run:
-    """What the report needs from one run directory."""
-
-    path: Path
-    config: dict
-    status: dict | None
-    epochs: list[dict]  # the epoch records of metrics.jsonl, one per epoch, in order
-    evaluation: dict | None
-
-    @property
-    def name(self) -> str:
-        return f"{self.config.get('model', '?')} · {self.config.get('engine', '?')}"
-
-
-def load_run(run_dir: str | os.PathLike) -> Run:
-    """Read one run directory; UserError when it is not one."""
-    run = RunDir(run_dir)
-    run.require_run()
-    return Run(
-        path=run.path,
-        config=run.config(),
-        status=run.status(),
-        epochs=run.epoch_records(),
-        evaluation=run.evaluation(),
-    )
-
-
-def _summary_row(run: Run) -> dict:
-    seconds = [r["seconds"] for r in run.epochs if r.get("seconds") is not None]
-    val = [r["val_accuracy"] for r in run.epochs if r.get("val_accuracy") is not None]
-    status = run.status or {}
-    total = status.get("seconds", sum(seconds) if seconds else None)
-    return {
-        "model": run.config.get("model"),
-        "engine": run.config.get("engine"),
-        "seed": run.config.get("seed"),
-        "test_accuracy": (run.evaluation or {}).get("accuracy"),
-        "best_val_accuracy": max(val) if val else None,
-        "epochs": status.get("epochs_done", len(run.epochs)),
-        "epochs_planned": run.config.get("epochs"),
-        "complete": status.get("complete", False),
-        "seconds_per_epoch": float(np.mean(seconds)) if seconds else None,
-        "total_seconds": total,
-        "parameters": run.config.get("parameters"),
-        "run_dir": str(run.path),
-    }
-
-
-def summary_rows(run_dirs) -> list[dict]:
-    """One dict per run, the numbers of the report's comparison table.
-
-    Keys: model, engine, test_accuracy (fraction or None), best_val_accuracy, epochs (done),
-    epochs_planned, complete, seconds_per_epoch, total_seconds, parameters, run_dir.
-    """
-    return [_summary_row(load_run(d)) for d in run_dirs]
-
-
 def _data_uri(path: Path) -> str:
     data = path.read_bytes()
     if not data.startswith(PNG_SIGNATURE):
@@ -111,21 +52,6 @@ def _picture(path: Path, caption: str, md_base: Path) -> dict:
         "src": _data_uri(path),
         "md_src": Path(os.path.relpath(path, md_base)).as_posix(),
     }
-
-
-def _display_names(runs: list[Run]) -> list[str]:
-    """`model · engine`, with the seed, or else the run directory, added where two runs would
-    share a name."""
-    names = [run.name for run in runs]
-    seeded = [f"{run.name} · seed {run.config.get('seed')}" for run in runs]
-    return [
-        name
-        if names.count(name) == 1
-        else with_seed
-        if seeded.count(with_seed) == 1
-        else f"{name} ({run.path})"
-        for name, with_seed, run in zip(names, seeded, runs, strict=True)
-    ]
 
 
 def _run_section(run: Run, row: dict, index: int, md_base: Path) -> dict:
@@ -232,25 +158,6 @@ def _significance(statistics: dict | None, out_dir: Path, md_base: Path) -> dict
     }
 
 
-def _named_rows(runs: list[Run]) -> list[dict]:
-    """The table's rows, each with its display name and, once per model (on its first row),
-    the scratch/PyTorch time ratio: the ratio belongs to the pair, not to each run."""
-    rows = [_summary_row(run) for run in runs]
-    ratios = findings.time_ratios(rows)
-    seen_models = set()
-    for row, name in zip(rows, _display_names(runs), strict=True):
-        row["name"] = name
-        row["time_ratio"] = ratios.get(row["model"]) if row["model"] not in seen_models else None
-        seen_models.add(row["model"])
-    return rows
-
-
-def _dataset_title(runs) -> str:
-    """The name of the runs' data set, e.g. "Fashion-MNIST" (runs before --dataset: MNIST)."""
-    titles = {run.config.get("data", {}).get("title", "MNIST") for run in runs}
-    return " and ".join(sorted(titles))
-
-
 def build_report(
     run_dirs,
     out_html: str | os.PathLike,
@@ -279,7 +186,20 @@ def build_report(
     seed_dir = cam_dir if statistics and statistics.get("aggregates") else None
     targets.check_outputs(targets.report_outputs(out_html, out_md, models, seed_dir))
 
-    rows = _named_rows(runs)
+    context = _page_context(runs, title, statistics, cam_dir, md_base)
+    ours = targets.is_cnnlab_report
+    OutputDir(out_html.parent).write_text(out_html.name, _render("report.html.j2", context), ours)
+    if out_md is not None:
+        OutputDir(out_md.parent).write_text(out_md.name, _render("report.md.j2", context), ours)
+    return out_html, out_md
+
+
+def _page_context(
+    runs: list[Run], title: str, statistics: dict | None, cam_dir: Path, md_base: Path
+) -> dict:
+    """Everything the two templates show: the table, findings, each run's section, the charts
+    (written beside the report) and the trust section."""
+    rows = named_rows(runs)
     evaluated = [run for run in runs if run.evaluation]
     matrices = {
         row["name"]: np.asarray(run.evaluation["confusion_matrix"])
@@ -292,9 +212,9 @@ def build_report(
         _run_section(run, row, i, md_base)
         for i, (run, row) in enumerate(zip(runs, rows, strict=True))
     ]
-    context = {
+    return {
         "title": title,
-        "dataset": _dataset_title(runs),
+        "dataset": dataset_title(runs),
         "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "rows": rows,
         "best_accuracy": max(accuracies) if accuracies else None,
@@ -312,8 +232,3 @@ def build_report(
         "version_keys": sorted({k for run in runs for k in run.config.get("versions", {})}),
         "builder_versions": _builder_versions(),
     }
-    ours = targets.is_cnnlab_report
-    OutputDir(out_html.parent).write_text(out_html.name, _render("report.html.j2", context), ours)
-    if out_md is not None:
-        OutputDir(out_md.parent).write_text(out_md.name, _render("report.md.j2", context), ours)
-    return out_html, out_md
