@@ -53,12 +53,7 @@ def draw_cams(
     for run_dir in run_dirs if into_runs else []:
         RunDir(run_dir).check_links()
     if image is None:
-        data = load_run_data(RunDir(run_dirs[0]).config(), data_dir)
-        if not 0 <= index < len(data.test_images):
-            last = len(data.test_images) - 1
-            raise UserError(f"--index {index} is out of range: the test set has 0..{last}.")
-        image, name = data.test_images[index], f"test{index}"
-        true_label = int(data.test_labels[index])
+        image, name, true_label = _test_image(run_dirs[0], index, data_dir)
     else:
         name, true_label = "image", None
     rows = []
@@ -74,16 +69,30 @@ def draw_cams(
         rows.append(row | {"label": label, "image": image})
     what = f"test image {index}" if true_label is not None else "the given image"
     caption = caption_text(what, true_label, rows)
-    names = run_class_names(RunDir(run_dirs[0]).config())
-    named = f" ({names[true_label]})" if true_label is not None and names[true_label] != str(
-        true_label
-    ) else ""  # fmt: skip
-    title = f"Class activation maps, {what}" + (
-        f", true label {true_label}{named}" if true_label is not None else ""
-    )
+    title = _comparison_title(what, true_label, run_class_names(RunDir(run_dirs[0]).config()))
     picture = render_cam_comparison(rows, title=title)
     png = png_bytes(picture, {"caption": caption})
     return OutputDir(out_dir).write_bytes(comparison_name, png)
+
+
+def _test_image(run_dir: Path, index: int, data_dir) -> tuple[np.ndarray, str, int]:
+    """Test image `index` of the run's data set, its name ("test7") and its true label."""
+    data = load_run_data(RunDir(run_dir).config(), data_dir)
+    if not 0 <= index < len(data.test_images):
+        last = len(data.test_images) - 1
+        raise UserError(f"--index {index} is out of range: the test set has 0..{last}.")
+    return data.test_images[index], f"test{index}", int(data.test_labels[index])
+
+
+def _comparison_title(what: str, true_label: int | None, names: list[str]) -> str:
+    """ "Class activation maps, test image 7, true label 3 (dress)": the class name only where
+    it says more than the label's number."""
+    named = f" ({names[true_label]})" if true_label is not None and names[true_label] != str(
+        true_label
+    ) else ""  # fmt: skip
+    return f"Class activation maps, {what}" + (
+        f", true label {true_label}{named}" if true_label is not None else ""
+    )
 
 
 def _run_maps(engine, x: np.ndarray, target: int | None) -> dict:
