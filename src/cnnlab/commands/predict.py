@@ -31,7 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from cnnlab.analysis.metrics import format_probability, top_classes
+    from cnnlab.analysis.metrics import top_classes
     from cnnlab.data import normalize
     from cnnlab.data.folder_decode import prepare_picture
     from cnnlab.data.imageprep import load_digit
@@ -80,19 +80,27 @@ def run(args: argparse.Namespace) -> int:
         if args.cam:
             result["cam"] = str(_save_cam(args, number, path, digit))
         results.append(result)
-    if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        for r in results:
-            if "error" in r:
-                continue
-            ranked = ", ".join(
-                f"{names[k]} ({format_probability(r['probabilities'][k])})" for k in r["top3"]
-            )
-            print(f"{r['file']}: {r['class_name']}   top 3: {ranked}")
-            if "cam" in r:
-                print(f"  CAM figure: {r['cam']}")
+    _print_results(results, names, args.json)
     return 2 if failed else 0
+
+
+def _print_results(results: list[dict], names: list[str], as_json: bool) -> None:
+    """All results as one JSON list, or a line per readable image with its top 3 classes
+    (an image that could not be read was reported on stderr already)."""
+    from cnnlab.analysis.metrics import format_probability
+
+    if as_json:
+        print(json.dumps(results, indent=2))
+        return
+    for r in results:
+        if "error" in r:
+            continue
+        ranked = ", ".join(
+            f"{names[k]} ({format_probability(r['probabilities'][k])})" for k in r["top3"]
+        )
+        print(f"{r['file']}: {r['class_name']}   top 3: {ranked}")
+        if "cam" in r:
+            print(f"  CAM figure: {r['cam']}")
 
 
 def _save_cam(args: argparse.Namespace, number: int, image_path: str, digit) -> Path:
