@@ -14,8 +14,7 @@ HELP = "reproduce the whole five-network comparison (plus mlp3 in NumPy) and bui
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from cnnlab.pipeline import ENGINES, MODELS, QUICK
-    from cnnlab.training.config import TrainConfig
+    from cnnlab.pipeline import ENGINES, MODELS
 
     parser.add_argument("--quick", action="store_true", help="smoke profile: 3,000 images, 1 epoch")
     parser.add_argument(
@@ -38,6 +37,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_dataset(parser)
     add_data_dir(parser)
     add_quiet(parser, help="no per-epoch progress bars")
+    _add_seeds_and_sizes(parser)
+    parser.add_argument(
+        "--workers", type=whole_number(1), default=1, help="trainings at once in local processes"
+    )
+    parser.add_argument(
+        "--sanity-images",
+        type=whole_number(0),
+        default=None,
+        help="test images for the report's attribution checks, 0 for none (default: 100; "
+        "5 with --quick or --train-size)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        help="tcp://HOST:PORT of a Dask scheduler (default: none: --workers local processes)",
+    )
+
+
+def _add_seeds_and_sizes(parser: argparse.ArgumentParser) -> None:
+    """--seeds, --train-size and --val-size: which seeds each run is trained with, and on how
+    many images (--quick's smaller sizes are the defaults there)."""
+    from cnnlab.pipeline import QUICK
+    from cnnlab.training.config import TrainConfig
+
     parser.add_argument(
         "--seeds",
         type=seed_list,
@@ -58,21 +81,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"validation images per run (default: {TrainConfig.val_size}; "
         f"{QUICK['val_size']} with --quick)",
-    )
-    parser.add_argument(
-        "--workers", type=whole_number(1), default=1, help="trainings at once in local processes"
-    )
-    parser.add_argument(
-        "--sanity-images",
-        type=whole_number(0),
-        default=None,
-        help="test images for the report's attribution checks, 0 for none (default: 100; "
-        "5 with --quick or --train-size)",
-    )
-    parser.add_argument(
-        "--scheduler",
-        default=None,
-        help="tcp://HOST:PORT of a Dask scheduler (default: none: --workers local processes)",
     )
 
 
