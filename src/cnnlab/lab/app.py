@@ -36,16 +36,33 @@ def create_app(runs_dir: str | Path, data_dir: str | Path | None = None) -> Fast
     http_errors.install(app)
     app.add_middleware(BodyLimit)
 
-    def ready_run(run_id: str):
-        run = registry.get(run_id)
-        if not run.ready:
-            raise UserError(f"the run {run.id} is broken: {run.error}")
-        return run
-
     @app.get("/api/runs")
     def list_runs() -> dict:
         registry.refresh()
         return {"runs": [run.summary() for run in registry.runs()]}
+
+    _add_picture_routes(app, registry)
+    _add_test_set_routes(app, registry, tests)
+
+    @app.get("/")
+    def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _ready_run(registry: RunRegistry, run_id: str):
+    """The run `run_id`, loaded; 404 for an unknown id, a sentence for a broken run."""
+    run = registry.get(run_id)
+    if not run.ready:
+        raise UserError(f"the run {run.id} is broken: {run.error}")
+    return run
+
+
+def _add_picture_routes(app: FastAPI, registry: RunRegistry) -> None:
+    """The routes that answer for a picture the user sends: every run's prediction, and one
+    run's layer activations."""
 
     @app.post("/api/predict")
     async def predict(request: Request, method: str = DEFAULT, data: str | None = None) -> dict:
@@ -61,15 +78,20 @@ def create_app(runs_dir: str | Path, data_dir: str | Path | None = None) -> Fast
     @app.post("/api/activations/{run_id}")
     async def layer_activations(run_id: str, request: Request, method: str = DEFAULT) -> dict:
         method = check_method(method)
-        run = ready_run(run_id)
+        run = _ready_run(registry, run_id)
         body = await request.body()  # at most BodyLimit's bound
         image = inference.decode_picture(body, request.headers.get("content-type", ""), run.data)
         with answering(run):
             return await run_in_threadpool(activations.inside, run, image, method)
 
+
+def _add_test_set_routes(app: FastAPI, registry: RunRegistry, tests: testset.TestSet) -> None:
+    """The routes over what a run was tested and trained on: its confusion grid and a cell's
+    images, a test image, and the learning curves of several runs."""
+
     @app.get("/api/confusion/{run_id}")
     def confusion(run_id: str, true: int | None = None, predicted: int | None = None) -> dict:
-        run = ready_run(run_id)
+        run = _ready_run(registry, run_id)
         if (true is None) != (predicted is None):
             raise UserError("give both true and predicted (class numbers) to open a cell.")
         with answering(run):
@@ -95,13 +117,6 @@ def create_app(runs_dir: str | Path, data_dir: str | Path | None = None) -> Fast
             ids = ids[:MAX_CURVE_RUNS]
         chosen = [registry.get(run_id) for run_id in ids]  # an unknown id: 404
         return {"runs": [testset.curves(run) for run in chosen], "note": note}
-
-    @app.get("/")
-    def index() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html")
-
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    return app
 
 
 def pick_group(runs, key: str | None):
