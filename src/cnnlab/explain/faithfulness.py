@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnlab.analysis.stats import ALPHA
 from cnnlab.scratch.functional import softmax
 
 STEP_PIXELS = 16  # pixels removed or added per step: 49 steps over 28×28
@@ -55,9 +56,10 @@ def ranking_of(attribution: np.ndarray) -> np.ndarray:
 
 
 def bootstrap(values: np.ndarray) -> dict:
-    """Mean of `values` (one per image) with a 95 % percentile bootstrap interval."""
+    """Mean of `values` (one per image) with a percentile bootstrap interval at the report's one
+    level (1 - ALPHA)."""
     values = np.asarray(values, dtype=np.float64)
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     means = values[rng.integers(0, len(values), (BOOTSTRAP_SAMPLES, len(values)))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
+    low, high = np.percentile(means, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
     return {"mean": float(values.mean()), "low": float(low), "high": float(high)}

@@ -20,12 +20,14 @@ from cnnlab.outdir import OutputDir
 from cnnlab.rundir import RunDir
 from cnnlab.viz.plots import figure_to_rgb, new_figure, png_bytes, show_digit
 
+CELL_WIDTH = 0.95  # inches per map column
+
 
 def render_map_grid(image, rows: list[list], row_names, column_names, title: str) -> np.ndarray:
     """RGB figure: the uint8 image, then one row per name of maps (H, W) or None (a method
     that network has not: left empty)."""
     n_rows, n_cols = len(rows), len(column_names) + 1
-    fig = new_figure(0.95 * n_cols + 0.6, 1.0 * n_rows + 0.7)
+    fig = new_figure(CELL_WIDTH * n_cols + 0.6, 1.0 * n_rows + 0.7)
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for r, (name, maps) in enumerate(zip(row_names, rows, strict=True)):
         show_digit(axes[r, 0], image)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cnnlab.analysis.stats import ALPHA
 from cnnlab.report import cam_captions
 
 # The pictures, in the report's order, and what each one is.
@@ -64,6 +65,7 @@ def section(runs, names: list[str], out_dir: Path, picture) -> dict | None:
         "random_order": random_order,
         "images": " or ".join(str(n) for n in counts),
         "pass_below": f"{found[0][1]['pass_below']:g}",
+        "level": f"{100 * (1 - ALPHA):g}%",  # of the bootstrap intervals (explain.faithfulness)
         "pictures": [
             picture(out_dir / file, cam_captions.caption(out_dir / file, what))
             for file, what in FIGURES
