@@ -14,6 +14,7 @@ from cnnlab.explain import sanity, trust_runs
 from cnnlab.explain.methods import available
 from cnnlab.models import resolve_spec
 from cnnlab.report import build_report
+from cnnlab.rundir import EVALUATION_FILES
 
 pytest.importorskip("torch")
 IMAGES = 3
@@ -24,6 +25,9 @@ def trusted(trained_runs, mnist_dir, tmp_path_factory):
     """Copies of cnn2 · scratch and mlp3 · scratch with their sanity figures and pictures."""
     out = tmp_path_factory.mktemp("trust")
     runs = [shutil.copytree(trained_runs[n], out / n) for n in ("cnn2-scratch", "mlp3-scratch")]
+    for run in runs:  # not evaluated, whatever other tests did to the shared runs
+        for name in EVALUATION_FILES:
+            (run / name).unlink(missing_ok=True)
     trust_runs.trust_step(runs, out, str(mnist_dir), IMAGES, log=lambda line: None)
     return out, runs
 

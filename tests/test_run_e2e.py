@@ -81,15 +81,15 @@ def test_changed_settings_are_not_silently_reused(quick_run, mnist_dir, capsys):
     args = [
         "run",
         "--quick",
-        "--lr",
-        "0.01",
+        "--val-size",
+        "400",
         "--out",
         str(quick_run),
         "--data-dir",
         str(mnist_dir),
     ]
     assert main(args) == 2  # more --epochs continues a run (tested in test_training_run_rules)
-    assert "other settings (lr)" in capsys.readouterr().err
+    assert "other settings (val_size)" in capsys.readouterr().err
 
 
 def test_report_renders_in_headless_chromium(quick_run, tmp_path):

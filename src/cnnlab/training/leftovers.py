@@ -17,7 +17,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from cnnlab.failpoints import durable
-from cnnlab.rundir import CAM_GLOBS, CONFIG, EVALUATION_FILES, METRICS, STATUS
+from cnnlab.rundir import CAM_GLOBS, CONFIG, EVALUATION_FILES, METRICS, SANITY, STATUS
 
 # mkstemp's and mkdtemp's names: the prefix cnnlab gives, then 8 random letters, digits or "_"
 TEMPORARY_FILE = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
@@ -29,6 +29,7 @@ OWN_NAMES = (
     STATUS,
     METRICS,
     *EVALUATION_FILES,
+    SANITY,
     "checkpoint*",
     "events.out.tfevents.*",
     *(pattern.rpartition("/")[2] for pattern in CAM_GLOBS),
