@@ -58,7 +58,11 @@ def draw_pictures(first_runs: list[Path], plan) -> None:
     """CAM of the first seed's CNNs (one row per run stays readable), then the attribution
     checks ("Which picture can you trust?") of every first-seed run."""
     from cnnlab.analysis.cam_runs import draw_comparison_cams
+    from cnnlab.training.leftovers import remove_leftovers
 
+    with locked_all(first_runs):  # a reused run gets no train or evaluate to tidy it
+        for run_dir in first_runs:
+            remove_leftovers(run_dir)  # what a command killed in these steps left
     cnn_runs = [d for d in first_runs if has_feature_map(d)]
     if cnn_runs:
         with locked_all(cnn_runs):  # their cam/ folders are written
