@@ -47,7 +47,7 @@ def ours(net, x, target, method) -> np.ndarray:
     return explain_image(net, x.numpy(), (method,), BACKGROUND, target)[2][method]["layer_map"]
 
 
-def same(ours_map, expected) -> None:
+def assert_same(ours_map, expected) -> None:
     np.testing.assert_allclose(ours_map, expected.numpy(), rtol=1e-9, atol=1e-12)
 
 
@@ -65,13 +65,15 @@ def test_gradcam_plus_plus_follows_chattopadhyay_et_al(case):
     denominator = 2 * g**2 + a.sum(dim=(1, 2), keepdim=True) * g**3
     alpha = torch.where(denominator != 0, g**2 / denominator, torch.zeros_like(g))
     weights = (alpha * F.relu(g)).sum(dim=(1, 2))
-    same(ours(net, x, target, "gradcam_plus_plus"), F.relu(torch.einsum("c,chw->hw", weights, a)))
+    assert_same(
+        ours(net, x, target, "gradcam_plus_plus"), F.relu(torch.einsum("c,chw->hw", weights, a))
+    )
 
 
 def test_hirescam_keeps_the_gradient_per_position(case):
     net, model, x, target = case
     a, g = activations_and_gradient(model, x, target)
-    same(ours(net, x, target, "hirescam"), F.relu((g * a).sum(dim=0)))
+    assert_same(ours(net, x, target, "hirescam"), F.relu((g * a).sum(dim=0)))
 
 
 def test_xgradcam_weights_by_activation_share(case):
@@ -79,13 +81,13 @@ def test_xgradcam_weights_by_activation_share(case):
     a, g = activations_and_gradient(model, x, target)
     total = a.sum(dim=(1, 2))
     weights = torch.where(total != 0, (g * a).sum(dim=(1, 2)) / total, torch.zeros_like(total))
-    same(ours(net, x, target, "xgradcam"), F.relu(torch.einsum("c,chw->hw", weights, a)))
+    assert_same(ours(net, x, target, "xgradcam"), F.relu(torch.einsum("c,chw->hw", weights, a)))
 
 
 def test_layercam_uses_positive_gradients_per_position(case):
     net, model, x, target = case
     a, g = activations_and_gradient(model, x, target)
-    same(ours(net, x, target, "layercam"), F.relu((F.relu(g) * a).sum(dim=0)))
+    assert_same(ours(net, x, target, "layercam"), F.relu((F.relu(g) * a).sum(dim=0)))
 
 
 def test_scorecam_weights_channels_by_the_score_of_their_masked_image(case):
@@ -98,7 +100,7 @@ def test_scorecam_weights_channels_by_the_score_of_their_masked_image(case):
     with torch.no_grad():
         scores = model(BACKGROUND + masks[:, None] * (x - BACKGROUND))[:, target]
     weights = torch.softmax(scores, dim=0)
-    same(ours(net, x, target, "scorecam"), F.relu(torch.einsum("c,chw->hw", weights, a)))
+    assert_same(ours(net, x, target, "scorecam"), F.relu(torch.einsum("c,chw->hw", weights, a)))
 
 
 def test_eigencam_is_the_first_principal_component_of_the_activations(case):
@@ -109,7 +111,7 @@ def test_eigencam_is_the_first_principal_component_of_the_activations(case):
     centred = positions - positions.mean(dim=0)
     projection = centred @ torch.linalg.svd(centred, full_matrices=False).Vh[0]
     projection *= torch.sign(projection @ positions.sum(dim=1))  # the sign ours chooses
-    same(ours(net, x, target, "eigencam"), F.relu(projection.reshape(h, w)))
+    assert_same(ours(net, x, target, "eigencam"), F.relu(projection.reshape(h, w)))
 
 
 @pytest.mark.parametrize("size_in", [1, 3, 5, 7, 11, 13, 14, 28])

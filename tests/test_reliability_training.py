@@ -13,6 +13,7 @@ from cnnlab.errors import UserError
 from cnnlab.training import trainer
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.loop import DivergedError, DivergenceWatch, check_validation
+from stop_after import StopAfter
 
 TINY = ["--model", "mlp3", "--epochs", "1", "--train-size", "640", "--val-size", "200"]
 TINY += ["--threads", "1", "--quiet"]
@@ -40,22 +41,6 @@ def test_a_huge_learning_rate_ends_with_exit_2(tmp_path, mnist_dir, capsys):
     assert not (tmp_path / "mlp3-scratch").exists()  # nothing useful was written
 
 
-class _StopAfter:
-    """A StopRequest that asks for a stop after 4 steps (as a Ctrl-C would)."""
-
-    def __init__(self):
-        self.calls = 0
-
-    def __call__(self):
-        self.calls += 1
-        return self.calls == 4
-
-    def installed(self):
-        import contextlib
-
-        return contextlib.nullcontext(self)
-
-
 def test_a_mid_epoch_resume_reports_the_whole_epoch(tmp_path, mnist_dir, monkeypatch):
     def cfg(name):
         return TrainConfig(
@@ -64,7 +49,7 @@ def test_a_mid_epoch_resume_reports_the_whole_epoch(tmp_path, mnist_dir, monkeyp
         )  # fmt: skip
 
     whole = trainer.train(cfg("whole"), quiet=True)
-    monkeypatch.setattr(trainer, "StopRequest", _StopAfter)
+    monkeypatch.setattr(trainer, "StopRequest", StopAfter)
     with pytest.raises(KeyboardInterrupt):
         trainer.train(cfg("cut"), quiet=True)
     monkeypatch.undo()
@@ -146,7 +131,7 @@ def test_a_resume_rewrites_tensorboard_scalars_a_kill_lost(tmp_path, mnist_dir, 
         model="mlp3", engine="scratch", epochs=2, train_size=640, val_size=200,
         out=str(tmp_path), data_dir=str(mnist_dir), threads=1,
     )  # fmt: skip
-    monkeypatch.setattr(trainer, "StopRequest", _StopAfter)  # stops at step 4
+    monkeypatch.setattr(trainer, "StopRequest", StopAfter)  # stops at step 4
     with pytest.raises(KeyboardInterrupt):
         trainer.train(cfg, quiet=True)
     monkeypatch.undo()

@@ -4,7 +4,6 @@ one image, and networks too big to allocate."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 
@@ -15,6 +14,7 @@ from cnnlab.errors import UserError
 from cnnlab.rundir import RunDir
 from cnnlab.training import trainer
 from cnnlab.training.config import TrainConfig
+from stop_after import StopAfter
 
 
 @pytest.fixture
@@ -59,23 +59,9 @@ def test_more_epochs_continue_a_finished_run_and_make_its_evaluation_stale(run_c
     assert RunDir(run_copy).evaluation()["checkpoint"]["epochs_done"] == 2
 
 
-class _StopAfter:
-    """A StopRequest that asks for a stop after 4 steps, as a Ctrl-C would."""
-
-    def __init__(self):
-        self.calls = 0
-
-    def __call__(self):
-        self.calls += 1
-        return self.calls == 4
-
-    def installed(self):
-        return contextlib.nullcontext(self)
-
-
 def test_ctrl_c_in_an_added_epoch_then_resume_continues(run_copy, mnist_dir, monkeypatch):
     cfg = TrainConfig(out=str(run_copy.parent), name=run_copy.name, data_dir=str(mnist_dir))
-    monkeypatch.setattr(trainer, "StopRequest", _StopAfter)
+    monkeypatch.setattr(trainer, "StopRequest", StopAfter)
     with pytest.raises(KeyboardInterrupt):
         trainer.train(TrainConfig(**vars(cfg) | {"epochs": 2}), resume=True, given={"epochs"})
     monkeypatch.undo()

@@ -56,7 +56,11 @@ def leftovers(run_dir: Path) -> list[Path]:
 
 def remove_leftovers(run_dir: Path) -> None:
     """Remove `leftovers(run_dir)`; the caller holds the run's lock."""
-    found = leftovers(Path(run_dir))
+    _remove(leftovers(Path(run_dir)))
+
+
+def _remove(found: list[Path]) -> None:
+    """Delete the leftovers `found` (files and staging folders), one failpoint around them."""
     if not found:
         return
     with durable("leftovers-removed"):
@@ -86,11 +90,4 @@ def output_leftovers(out_dir: Path, runs: list[str]) -> list[Path]:
 
 def remove_output_leftovers(out_dir: Path, runs: list[str]) -> None:
     """Remove `output_leftovers(out_dir, runs)`; the caller holds every run of `runs`."""
-    found = output_leftovers(out_dir, runs)
-    if found:
-        with durable("leftovers-removed"):
-            for path in found:
-                if path.is_dir():
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    path.unlink(missing_ok=True)
+    _remove(output_leftovers(out_dir, runs))
