@@ -60,6 +60,8 @@ EVALUATION_FILES = (
     "worst_errors.png",
     "curves.png",
 )
+# Every fixed name cnnlab writes in a run directory (besides checkpoints, events and cam/).
+RUN_FILES = (CONFIG, STATUS, METRICS, *EVALUATION_FILES, SANITY)
 
 
 class RunDir:
@@ -206,7 +208,7 @@ class RunDir:
         checkpoint, TensorBoard events, evaluation's, and the cam/ folder."""
         from cnnlab.training.engines import ENGINES
 
-        names = [CONFIG, STATUS, METRICS, *EVALUATION_FILES, SANITY]
+        names = list(RUN_FILES)
         names += [engine.checkpoint_name for engine in ENGINES.values()]
         found = [self.path / n for n in names if os.path.lexists(self.path / n)]
         return found + sorted(self.path.glob(EVENTS_GLOB))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cnnlab.errors import UserError
 from cnnlab.outdir import OutputDir
-from cnnlab.rundir import CONFIG, EVALUATION_FILES, EVENTS_GLOB, METRICS, STATUS
+from cnnlab.rundir import CONFIG, EVENTS_GLOB, RUN_FILES
 from cnnlab.runlock import LOCK
 
 SEED_CHART = "seed_accuracies.png"
@@ -30,7 +30,7 @@ def run_file_patterns() -> tuple[str, ...]:
     from cnnlab.training.engines import ENGINES
 
     checkpoints = tuple(e.checkpoint_name for e in ENGINES.values())
-    return (CONFIG, STATUS, METRICS, LOCK, EVENTS_GLOB, *EVALUATION_FILES, *checkpoints)
+    return (*RUN_FILES, LOCK, EVENTS_GLOB, *checkpoints)
 
 
 def is_cnnlab_report(path: Path) -> bool:

@@ -17,7 +17,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from cnnlab.failpoints import durable
-from cnnlab.rundir import CAM_GLOBS, CONFIG, EVALUATION_FILES, METRICS, SANITY, STATUS
+from cnnlab.rundir import CAM_GLOBS, RUN_FILES
 
 # mkstemp's and mkdtemp's names: the prefix cnnlab gives, then 8 random letters, digits or "_"
 TEMPORARY_FILE = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
@@ -25,11 +25,7 @@ STAGING_FOLDER = re.compile(r"\.(evaluation|cam-[\w-]+)-[a-z0-9_]{8}")
 FOLDERS = (".", "cam", "cam/predict")  # where cnnlab writes inside a run directory
 # The files cnnlab writes in a run directory; a temporary file of any other name is the user's.
 OWN_NAMES = (
-    CONFIG,
-    STATUS,
-    METRICS,
-    *EVALUATION_FILES,
-    SANITY,
+    *RUN_FILES,
     "checkpoint*",
     "events.out.tfevents.*",
     *(pattern.rpartition("/")[2] for pattern in CAM_GLOBS),
