@@ -27,6 +27,7 @@ from pathlib import Path
 
 from cnnlab.errors import UserError
 from cnnlab.grid.tasks import RunFiles, install_run, train_task
+from cnnlab.processes import die_with_parent
 
 CONNECT_TIMEOUT_S = 10  # how long to wait for a Dask scheduler before giving up
 # [tcp|tls|ws|wss|ucx://]HOST:PORT, HOST a name, an IPv4 address or an [IPv6] address
@@ -93,11 +94,7 @@ def _worker_setup() -> None:
     parent, which stops the workers in order), SIGTERM when its parent dies (Linux), and
     SIGTERM as a stop request before training has installed its own handler."""
     os.setpgrp()
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _interrupt)
     # A stopped training's own message names the worker's temporary folder, which is gone
