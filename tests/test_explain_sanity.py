@@ -147,3 +147,22 @@ def test_explain_sanity_refuses_bad_input_in_one_sentence(
     assert main([*argv, "--data-dir", str(mnist_dir)]) == 2
     assert words in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_the_figures_in_float32_are_those_of_float64_to_the_digits_shown():
+    methods_ = ("saliency", "integrated_gradients", "occlusion", "gradcam", "scorecam")
+    figures = {}
+    for dtype in (np.float64, sanity.PRECISION):
+        net = ScratchNetwork(small_network().model, dtype)
+        assert net.logits(images(1)).dtype == dtype
+        figures[dtype] = sanity.sanity_checks(net, images(4).astype(dtype), methods_, BACKGROUND)
+    wide, narrow = figures[np.float64], figures[sanity.PRECISION]
+    assert np.dtype(sanity.PRECISION) == np.float32
+    for method in methods_:
+        a, b = wide["methods"][method], narrow["methods"][method]
+        assert a["passes"] == b["passes"]
+        np.testing.assert_allclose(b["spearman"], a["spearman"], atol=1e-3)
+        np.testing.assert_allclose(b["ssim"], a["ssim"], atol=1e-3)
+        for key in ("deletion_auc", "insertion_auc"):
+            assert b[key]["mean"] == pytest.approx(a[key]["mean"], abs=1e-4)
+    assert narrow != wide  # it did run in float32

@@ -45,6 +45,19 @@ def test_each_run_gets_its_sanity_figures_and_the_report_its_pictures(trusted):
     assert not (out / trust_runs.DISAGREEMENT_FILE).exists()  # not evaluated: no disagreement
 
 
+def test_two_worker_processes_give_each_run_the_figures_of_one(trusted, mnist_dir, tmp_path):
+    _, runs = trusted
+    copies = [shutil.copytree(run, tmp_path / run.name) for run in runs]
+    for copy in copies:
+        (copy / trust_runs.SANITY_FILE).unlink()
+    assert trust_runs.sanity_workers(len(copies), IMAGES) == 1  # too small to be worth it
+    answers = list(trust_runs.sanity_records(copies, str(mnist_dir), IMAGES, workers=2))
+    assert [run for run, _, _ in answers] == copies  # in run order
+    for run, copy in zip(runs, copies, strict=True):
+        written = json.loads((copy / trust_runs.SANITY_FILE).read_text())
+        assert written == json.loads((run / trust_runs.SANITY_FILE).read_text())
+
+
 def test_a_second_run_reuses_the_figures_until_the_checkpoint_or_the_count_changes(
     trusted, mnist_dir, monkeypatch
 ):

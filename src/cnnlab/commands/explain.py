@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.sanity:
         from cnnlab.fileio import write_json
 
-        records = [_sanity_one(args, run_dir, chosen) for run_dir in args.runs]
+        records = _sanity(args, chosen)
         write_json(args.json, records if len(records) > 1 else records[0])
         print(f"sanity figures: {args.json}")
         return 0
@@ -103,34 +103,24 @@ def _check_options(args: argparse.Namespace) -> None:
         )
 
 
-def _sanity_one(args: argparse.Namespace, run_dir: str, chosen) -> dict:
-    """The randomisation and faithfulness figures of one run over its first --images test
-    images."""
-    import numpy as np
+def _sanity(args: argparse.Namespace, chosen) -> list[dict]:
+    """The randomisation and faithfulness figures of each run over its first --images test
+    images, the runs side by side on the machine's cores."""
+    from cnnlab.explain.trust_runs import sanity_figures, sanity_workers
+    from cnnlab.processes import map_in_processes
 
-    from cnnlab.data import normalize
-    from cnnlab.data.source import load_run_data, run_normalization
-    from cnnlab.errors import UserError
-    from cnnlab.explain.runs import methods_for, network_of
-    from cnnlab.explain.sanity import sanity_checks
-    from cnnlab.rundir import RunDir
-
-    engine, config = RunDir(run_dir).load_trained("cpu")
-    net = network_of(engine)
-    images = load_run_data(config, args.data_dir).test_images
-    if args.images > len(images):
-        raise UserError(f"--images {args.images} is more than the {len(images)} test images.")
-    stats = run_normalization(config)
-    x = normalize(images[: args.images], *stats).astype(np.float64)  # (N, C, H, W)
-    background = float(normalize(np.zeros((1, 1, 1), np.uint8), *stats)[0, 0, 0, 0])
-    with engine.threads(1):  # see `_explain_one`
-        figures = sanity_checks(net, x, methods_for(net.spec, chosen, run_dir), background)
-    for method, summary in figures["methods"].items():
-        print(
-            f"{run_dir} {method}: rank correlation {summary['spearman_randomised']:.2f} "
-            f"after randomisation: {summary['verdict']}"
-        )
-    return {"run": str(Path(run_dir)), **figures}
+    jobs = [(run_dir, args.data_dir, args.images, chosen) for run_dir in args.runs]
+    workers = sanity_workers(len(jobs), args.images)
+    records = []
+    answers = map_in_processes(sanity_figures, jobs, workers)
+    for run_dir, (figures, _) in zip(args.runs, answers, strict=True):
+        for method, summary in figures["methods"].items():
+            print(
+                f"{run_dir} {method}: rank correlation {summary['spearman_randomised']:.2f} "
+                f"after randomisation: {summary['verdict']}"
+            )
+        records.append({"run": str(Path(run_dir)), **figures})
+    return records
 
 
 def _check_targets(args: argparse.Namespace) -> None:

@@ -15,13 +15,14 @@ from cnnlab.explain.methods import METHOD_NAMES, available, explain_image, unava
 ENGINE_NETWORKS = {"scratch": "scratch", "keras": "scratch", "torch": "torch"}
 
 
-def network_of(engine):
-    """The trained network of a loaded engine, as the plain float64 network `explain` runs."""
+def network_of(engine, dtype=np.float64):
+    """The trained network of a loaded engine, as the plain float64 network `explain` runs (or
+    in `dtype`: the trust step's float32)."""
     spec = engine.model.spec
     if ENGINE_NETWORKS[engine.name] == "torch":
         from cnnlab.explain.torch_net import TorchNetwork
 
-        return TorchNetwork(engine.model)
+        return TorchNetwork(engine.model, dtype)
     from cnnlab.explain.scratch_net import ScratchNetwork
 
     state = (
@@ -29,7 +30,7 @@ def network_of(engine):
         if engine.name == "keras"
         else engine.model.state_dict()
     )
-    return ScratchNetwork.from_state(spec, state)
+    return ScratchNetwork.from_state(spec, state, dtype)
 
 
 def parse_methods(text: str) -> tuple[str, ...] | None:

@@ -17,6 +17,11 @@ import numpy as np
 from cnnlab.explain import faithfulness, similarity
 from cnnlab.explain.methods import explain_images
 
+# The figures are rank correlations, SSIMs and areas shown to two digits. float32 moved them by
+# 3e-4 at most from float64 over the six default runs of MNIST (no verdict changed; the test
+# holds a small network to 1e-3) and takes half the time in the NumPy engine, a third in
+# PyTorch (whose float64 convolutions have no oneDNN kernels).
+PRECISION = np.float32
 RANDOM_SEED = 12345
 PASS_BELOW = 0.5
 RANDOM_ORDER_SEED = 0
@@ -41,8 +46,7 @@ def sanity_checks(net, images: np.ndarray, methods, background: float) -> dict:
     insertion areas with bootstrap intervals; the same areas for a random pixel order.
     Every step takes all N images as one batch."""
     stages = [
-        (name, type(net).from_state(net.spec, state))
-        for name, state in cascade_states(net.spec, net.state())
+        (name, net.randomised(state)) for name, state in cascade_states(net.spec, net.state())
     ]
     targets, _, trained = explain_images(net, images, methods, background)
     scores = {

@@ -14,25 +14,29 @@ from cnnlab.scratch.activation import ReLU
 
 
 class ScratchNetwork:
-    """A plain NumPy network (layers run as written) in float64, in eval mode, with the input
-    gradient switched on: `build_model(spec, "scratch")` plus a state dict."""
+    """A plain NumPy network (layers run as written) in float64 (or `dtype`), in eval mode,
+    with the input gradient switched on: `build_model(spec, "scratch")` plus a state dict."""
 
     engine = "scratch"
 
-    def __init__(self, model) -> None:
-        self.model, self.spec = model, model.spec
-        model.to(np.float64)
+    def __init__(self, model, dtype=np.float64) -> None:
+        self.model, self.spec, self.dtype = model, model.spec, np.dtype(dtype)
+        model.to(self.dtype)
         model.eval()
         for layer in model:
             layer.needs_input_grad = True  # the whole point: dScore/dImage
 
     @classmethod
-    def from_state(cls, spec, state: dict[str, np.ndarray]) -> ScratchNetwork:
+    def from_state(cls, spec, state: dict[str, np.ndarray], dtype=np.float64) -> ScratchNetwork:
         from cnnlab.models import build_model
 
-        model = build_model(spec, engine="scratch").to(np.float64)  # the state keeps its digits
+        model = build_model(spec, engine="scratch").to(dtype)  # the state keeps its digits
         model.load_state_dict(state)
-        return cls(model)
+        return cls(model, dtype)
+
+    def randomised(self, state: dict[str, np.ndarray]) -> ScratchNetwork:
+        """The same network, in the same precision, with the weights `state`."""
+        return type(self).from_state(self.spec, state, self.dtype)
 
     def state(self) -> dict[str, np.ndarray]:
         return self.model.state_dict()
@@ -42,7 +46,7 @@ class ScratchNetwork:
         return in_pieces(self._logits, x)
 
     def _logits(self, x: np.ndarray) -> np.ndarray:
-        return self.model(np.asarray(x, dtype=np.float64))
+        return self.model(np.asarray(x, dtype=self.dtype))
 
     def input_grad(self, x: np.ndarray, target, guided: bool = False):
         """(logits (N, K), dScore_target/dx (N, C, H, W)) for each image of the batch, `target`

@@ -9,23 +9,31 @@ from torch import nn
 
 from cnnlab.explain.batches import in_pieces
 
+_TORCH_DTYPES = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
+
 
 class TorchNetwork:
-    """A `TorchClassifier` in float64 and eval mode, on the CPU."""
+    """A `TorchClassifier` in float64 (or `dtype`, a NumPy dtype) and eval mode, on the CPU."""
 
     engine = "torch"
 
-    def __init__(self, model) -> None:
-        self.model, self.spec = model.double().cpu().eval(), model.spec
+    def __init__(self, model, dtype=np.float64) -> None:
+        self.dtype = np.dtype(dtype)
+        self._torch_dtype = _TORCH_DTYPES[self.dtype]
+        self.model, self.spec = model.to(self._torch_dtype).cpu().eval(), model.spec
 
     @classmethod
-    def from_state(cls, spec, state: dict[str, np.ndarray]) -> TorchNetwork:
+    def from_state(cls, spec, state: dict[str, np.ndarray], dtype=np.float64) -> TorchNetwork:
         from cnnlab.models import build_model
         from cnnlab.models.torch_builder import load_numpy_state
 
         model = build_model(spec, engine="torch").double()  # the state keeps its digits
         load_numpy_state(model, state)
-        return cls(model)
+        return cls(model, dtype)
+
+    def randomised(self, state: dict[str, np.ndarray]) -> TorchNetwork:
+        """The same network, in the same precision, with the weights `state`."""
+        return type(self).from_state(self.spec, state, self.dtype)
 
     def state(self) -> dict[str, np.ndarray]:
         from cnnlab.models.torch_builder import torch_to_numpy_state
@@ -37,7 +45,7 @@ class TorchNetwork:
 
     def _logits(self, x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return self.model(_tensor(x)).numpy()
+            return self.model(self._tensor(x)).numpy()
 
     def input_grad(self, x: np.ndarray, target, guided: bool = False):
         """(logits (N, K), dScore_target/dx (N, C, H, W)), `target` one class or one per image
@@ -52,7 +60,7 @@ class TorchNetwork:
             if guided and isinstance(m, nn.ReLU)
         ]
         try:
-            inputs = _tensor(x).requires_grad_(True)
+            inputs = self._tensor(x).requires_grad_(True)
             with torch.enable_grad():
                 logits = self.model(inputs)
                 (grad,) = torch.autograd.grad(_scores(logits, target).sum(), inputs)
@@ -72,18 +80,17 @@ class TorchNetwork:
         hook = layer.register_forward_hook(lambda _m, _in, out: captured.update(a=out))
         try:
             with torch.enable_grad():
-                logits = self.model(_tensor(x))
+                logits = self.model(self._tensor(x))
         finally:
             hook.remove()
         (grad,) = torch.autograd.grad(_scores(logits, target).sum(), captured["a"])
         return logits.detach().numpy(), captured["a"].detach().numpy(), grad.numpy()
 
+    def _tensor(self, x: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=self.dtype))
+
     def head_weight(self) -> np.ndarray:
         return getattr(self.model, self.spec.layers[-1].name).weight.detach().numpy()
-
-
-def _tensor(x: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
 
 
 def _scores(logits: torch.Tensor, target) -> torch.Tensor:

@@ -108,7 +108,7 @@ def _cascade_png(name: str, net, x, background: float, picture, label: int) -> b
     target, probabilities, trained = explain_images(net, x, methods, background)
     stages, maps = ["trained"], [[trained[m]["map"][0].sum(axis=0) for m in methods]]
     for layer, state in cascade_states(net.spec, net.state()):
-        random_net = type(net).from_state(net.spec, state)
+        random_net = net.randomised(state)
         _, _, results = explain_images(random_net, x, methods, background, target)
         stages.append(f"{layer} random" if len(stages) == 1 else f"{layer} and above\nrandom")
         maps.append([results[m]["map"][0].sum(axis=0) for m in methods])

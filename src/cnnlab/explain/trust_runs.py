@@ -13,11 +13,16 @@ import numpy as np
 
 from cnnlab.errors import UserError
 from cnnlab.fileio import write_json
+from cnnlab.processes import usable_cores
 from cnnlab.rundir import SANITY, RunDir
 
 SANITY_FILE = SANITY  # one name, owned by RunDir
 DEFAULT_IMAGES = 100  # the issue's N
 SMOKE_IMAGES = 5  # a --quick (or --train-size) run gets a check of its own size
+PARALLEL_FROM_IMAGES = 20  # fewer images: the runs' checks one after another, in this process
+# One run's check of DEFAULT_IMAGES images in one process, in epochs of its training (AMD EPYC,
+# 2 cores: cnn2 3.0, cnn3 2.8, mlp3 1.1), for `cnnlab run`'s time left.
+EPOCHS_PER_CHECK = 2.5
 CASCADE_FILE, TEST0_FILE, DISAGREEMENT_FILE = (
     "trust_cascade.png",
     "trust_test0.png",
@@ -51,49 +56,98 @@ def current_sanity(run_dir, images: int | None = None) -> dict | None:
 
 def first_test_images(config: dict, data_dir, count: int) -> tuple[np.ndarray, float, np.ndarray]:
     """(the first `count` normalised test images (N, C, H, W) float64, the background value,
-    the uint8 pictures) of a run's data set."""
+    the uint8 pictures) of a run's data set; one sentence when it has fewer."""
     from cnnlab.data import normalize
     from cnnlab.data.source import load_run_data, run_normalization
 
-    pictures = load_run_data(config, data_dir).test_images[:count]
+    pictures = load_run_data(config, data_dir).test_images
+    if count > len(pictures):
+        raise UserError(f"--images {count} is more than the {len(pictures)} test images.")
+    pictures = pictures[:count]
     stats = run_normalization(config)
     x = normalize(pictures, *stats).astype(np.float64)
     background = float(normalize(np.zeros((1, 1, 1), np.uint8), *stats)[0, 0, 0, 0])
     return x, background, pictures
 
 
-def run_sanity(run_dir, data_dir, images: int) -> tuple[dict, float | None]:
-    """(the run's sanity figures over its first `images` test images, the seconds spent or
-    None when sanity.json was reused)."""
-    from cnnlab.explain.methods import available
-    from cnnlab.explain.runs import network_of
-    from cnnlab.explain.sanity import sanity_checks
+def sanity_figures(job: tuple) -> tuple[dict, float]:
+    """job = (run directory, data folder, image count, method names or None for all): the
+    run's sanity figures (`sanity.sanity_checks`, in its `PRECISION`) and the seconds they
+    took. One thread: the trust step runs one of these per core."""
+    from cnnlab.explain.runs import methods_for, network_of
+    from cnnlab.explain.sanity import PRECISION, sanity_checks
 
-    reused = current_sanity(run_dir, images)
-    if reused is not None:
-        return reused, None
+    run_dir, data_dir, images, chosen = job
     started = time.perf_counter()
-    run = RunDir(run_dir)
-    engine, config = run.load_trained("cpu")
-    net = network_of(engine)
+    engine, config = RunDir(run_dir).load_trained("cpu")
+    net = network_of(engine, PRECISION)
     x, background, _ = first_test_images(config, data_dir, images)
     with engine.threads(1):  # see `cnnlab explain`: threads wait for each other on 2 cores
-        figures = sanity_checks(net, x, available(net.spec), background)
-    record = {"run": run.name, "checkpoint": checkpoint_record(run), **figures}
-    write_json(run / SANITY_FILE, record)
-    return record, time.perf_counter() - started
+        figures = sanity_checks(
+            net, x.astype(PRECISION), methods_for(net.spec, chosen, run_dir), background
+        )
+    return figures, time.perf_counter() - started
 
 
-def trust_step(run_dirs: list[Path], out_dir: Path, data_dir, images: int, log=print) -> None:
-    """Sanity figures of every run, then the report's three pictures in `out_dir`."""
+def sanity_workers(runs: int, images: int) -> int:
+    """Processes for the sanity figures of `runs` runs: one per core, but none for small checks,
+    where starting a process (and importing the engines again) costs more than it saves."""
+    return 1 if images < PARALLEL_FROM_IMAGES else min(usable_cores(), runs)
+
+
+def sanity_records(run_dirs: list[Path], data_dir, images: int, workers=None):
+    """(run directory, its sanity record, the seconds spent or None when reused) of every run,
+    in run order: a current sanity.json is reused; the others are computed side by side in
+    `workers` processes (default `sanity_workers`) and each written into its run as it comes."""
+    from cnnlab.processes import map_in_processes
+
+    reused = {d: current_sanity(d, images) for d in run_dirs}
+    todo = [d for d in run_dirs if reused[d] is None]
+    workers = sanity_workers(len(todo), images) if workers is None else workers
+    jobs = [(str(d), None if data_dir is None else str(data_dir), images, None) for d in todo]
+    answers = map_in_processes(sanity_figures, jobs, workers)
+    for run_dir in run_dirs:
+        if reused[run_dir] is not None:
+            yield run_dir, reused[run_dir], None
+            continue
+        figures, seconds = next(answers)
+        run = RunDir(run_dir)
+        record = {"run": run.name, "checkpoint": checkpoint_record(run), **figures}
+        write_json(run / SANITY_FILE, record)
+        yield run_dir, record, seconds
+
+
+def run_sanity(run_dir, data_dir, images: int) -> tuple[dict, float | None]:
+    """(one run's sanity record over its first `images` test images, the seconds spent or None
+    when its sanity.json was reused)."""
+    _, record, seconds = next(sanity_records([run_dir], data_dir, images))
+    return record, seconds
+
+
+def expected_epochs(checks: int, images: int) -> float:
+    """What `checks` runs' attribution checks of `images` images cost, in epochs of training
+    (for the time-left estimate; they run side by side in `sanity_workers` processes)."""
+    if checks == 0:
+        return 0.0
+    return checks * EPOCHS_PER_CHECK * images / DEFAULT_IMAGES / sanity_workers(checks, images)
+
+
+def trust_step(
+    run_dirs: list[Path], out_dir: Path, data_dir, images: int, log=print, workers=None
+) -> None:
+    """Sanity figures of every run (`sanity_records`), then the report's three pictures in
+    `out_dir`."""
     from cnnlab.explain.trust_figures import draw_trust_figures
 
-    for run_dir in run_dirs:
-        record, seconds = run_sanity(run_dir, data_dir, images)
-        passed = sum(m["passes"] for m in record["methods"].values())
-        how = "reused" if seconds is None else f"{seconds:.1f} s"
-        log(
-            f"{Path(run_dir).name}: {passed} of {len(record['methods'])} attribution methods "
-            f"pass the randomisation check on {images} test images ({how})"
-        )
+    for run_dir, record, seconds in sanity_records(run_dirs, data_dir, images, workers):
+        _log_verdicts(run_dir, record, images, seconds, log)
     draw_trust_figures(run_dirs, out_dir, data_dir)
+
+
+def _log_verdicts(run_dir, record: dict, images: int, seconds: float | None, log) -> None:
+    passed = sum(m["passes"] for m in record["methods"].values())
+    how = "reused" if seconds is None else f"{seconds:.1f} s"
+    log(
+        f"{Path(run_dir).name}: {passed} of {len(record['methods'])} attribution methods "
+        f"pass the randomisation check on {images} test images ({how})"
+    )
