@@ -37,3 +37,16 @@ def test_the_progress_line_says_how_long_evaluation_has_to_go(capsys):
     line = capsys.readouterr().out
     assert "about 0:30 left" in line  # 2 x (5 s + 0.2 x 50 s)
     assert "about 0:00 left" not in line
+
+
+def test_the_attribution_checks_still_to_come_count_as_epochs():
+    from cnnlab.explain.trust_runs import EPOCHS_PER_CHECK, expected_epochs, sanity_workers
+
+    checks = expected_epochs(6, 100)
+    assert checks == pytest.approx(6 * EPOCHS_PER_CHECK / sanity_workers(6, 100))
+    assert expected_epochs(6, 5) == pytest.approx(6 * EPOCHS_PER_CHECK * 5 / 100)  # in-process
+    assert expected_epochs(0, 100) == 0.0
+    left = TimeLeft(epochs_to_train=2, evaluations=1, check_epochs=checks)
+    left.trained(2, 20.0)
+    left.evaluated(4.0)
+    assert left.seconds() == pytest.approx(checks * 10.0 + 4.0)  # the checks, then the report

@@ -231,6 +231,18 @@ def _check_outputs(plan: RunPlan) -> None:
     targets.check_outputs(outputs)
 
 
+def _check_epochs(plan: RunPlan, keys: list[RunKey], configs: dict) -> float:
+    """The first seed's attribution checks still to run (no current sanity.json), in epochs."""
+    from cnnlab.explain.trust_runs import current_sanity, expected_epochs
+
+    images = plan.sanity_count()
+    if images == 0:
+        return 0.0
+    first = [k for k in keys if k[2] == keys[0][2]]
+    checks = sum(current_sanity(plan.out / configs[k].name, images) is None for k in first)
+    return expected_epochs(checks, images)
+
+
 def _run_all(plan: RunPlan, keys: list[RunKey], configs: dict) -> dict:
     from cnnlab.report import build_report
 
@@ -240,13 +252,15 @@ def _run_all(plan: RunPlan, keys: list[RunKey], configs: dict) -> dict:
         k: "new" if plan.force else _state(cfg, RunDir(plan.out / cfg.name))
         for k, cfg in configs.items()
     }
-    # Only epochs still to train and runs still to evaluate count towards the time left.
+    # Only epochs still to train, runs still to evaluate and checks still to run count towards
+    # the time left.
     left = TimeLeft(
         sum(cfg.resolved().epochs for k, cfg in configs.items() if states[k] != "finished"),
         sum(
             states[k] != "finished" or RunDir(plan.out / cfg.name).evaluation() is None
             for k, cfg in configs.items()
         ),
+        _check_epochs(plan, keys, configs),
     )
     failed = {}
     if plan.scheduler or plan.workers > 1:

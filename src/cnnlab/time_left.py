@@ -3,8 +3,9 @@
 Training is timed per epoch as it goes. An evaluation (10,000 test images, the pictures, the
 bootstrap) costs about EVALUATION_SECONDS plus EVALUATION_EPOCHS of one epoch of training until
 one has been timed; from then on the timed mean is used. The CAM figures, summary and report
-after the last evaluation count as one more evaluation. So the line never says "0:00 left"
-while evaluations are still to come.
+after the last evaluation count as one more evaluation. The report's attribution checks still
+to come are given in epochs of training (`trust_runs.expected_epochs`). So the line never says
+"0:00 left" while evaluations or checks are still to come.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ EVALUATION_EPOCHS = 0.2  # the forward pass over the test set, as a share of an 
 class TimeLeft:
     """Seconds left, from what has been timed so far (None before anything was timed)."""
 
-    def __init__(self, epochs_to_train: int, evaluations: int):
+    def __init__(self, epochs_to_train: int, evaluations: int, check_epochs: float = 0.0):
         self.epochs_left = epochs_to_train
         self.evaluations_left = evaluations + 1  # + the CAM figures, summary and report
+        self.check_epochs = check_epochs  # the attribution checks, as epochs of training
         self.epoch_seconds: list[float] = []  # per epoch trained, mean of its run
         self.evaluation_seconds: list[float] = []
 
@@ -46,5 +48,6 @@ class TimeLeft:
         per_evaluation = self._per_evaluation(per_epoch)
         if per_evaluation is None or (self.epochs_left and per_epoch is None):
             return None
-        training = self.epochs_left * per_epoch if self.epochs_left else 0.0
+        epochs = self.epochs_left + self.check_epochs
+        training = epochs * per_epoch if epochs else 0.0
         return training + self.evaluations_left * per_evaluation
