@@ -20,9 +20,11 @@ SANITY_FILE = SANITY  # one name, owned by RunDir
 DEFAULT_IMAGES = 100  # the issue's N
 SMOKE_IMAGES = 5  # a --quick (or --train-size) run gets a check of its own size
 PARALLEL_FROM_IMAGES = 20  # fewer images: the runs' checks one after another, in this process
-# One run's check of DEFAULT_IMAGES images in one process, in epochs of its training (AMD EPYC,
-# 2 cores: cnn2 3.0, cnn3 2.8, mlp3 1.1), for `cnnlab run`'s time left.
-EPOCHS_PER_CHECK = 2.5
+# One run's check of DEFAULT_IMAGES images in one process, in epochs of training, for `cnnlab
+# run`'s time left. The default run on AMD EPYC, 2 cores: 124 s of checks for six runs whose
+# epochs took 4.2 s on average (per run: cnn2 4.7 and 4.6 of its own epochs, cnn3 5.0 and 6.3,
+# mlp3 1.7 and 1.0, NumPy and PyTorch).
+EPOCHS_PER_CHECK = 5.0
 CASCADE_FILE, TEST0_FILE, DISAGREEMENT_FILE = (
     "trust_cascade.png",
     "trust_test0.png",
