@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cnnlab.analysis.grid_summary import grid_summary
 from cnnlab.errors import UserError
 from cnnlab.fileio import make_dir, refuse_symlink
 from cnnlab.models import COMPARISON_MODELS
@@ -244,6 +243,7 @@ def _check_epochs(plan: RunPlan, keys: list[RunKey], configs: dict) -> float:
 
 
 def _run_all(plan: RunPlan, keys: list[RunKey], configs: dict) -> dict:
+    from cnnlab.analysis.grid_summary import grid_summary  # SciPy: not for every --help
     from cnnlab.report import build_report
 
     started = plan.started = time.perf_counter()
