@@ -5,6 +5,10 @@ machine too."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +43,41 @@ def test_a_failing_job_raises_here_and_kills_the_other_worker(tmp_path):
     with open(pid_file) as f:
         assert not _alive(int(f.read()))
     assert not (tmp_path / "finished").exists()  # killed, not awaited
+
+
+DRIVER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from process_jobs import fail_or_wait
+from cnnlab.processes import map_in_processes
+list(map_in_processes(fail_or_wait, [("wait", sys.argv[2]), ("wait", sys.argv[3])], 2))
+"""
+
+
+def test_workers_end_when_their_parent_is_killed(tmp_path):
+    """A forkserver's workers are not their parent's children: only `watch_parent` tells them."""
+    pid_files = [tmp_path / "a" / "waiting.pid", tmp_path / "b" / "waiting.pid"]
+    for pid_file in pid_files:
+        pid_file.parent.mkdir()
+    tests = str(Path(__file__).parent)
+    argv = [sys.executable, "-c", DRIVER, tests, *map(str, pid_files)]
+    driver = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):  # both jobs have started (at most 30 s)
+            if all(p.exists() and p.read_text() for p in pid_files):
+                break
+            time.sleep(0.05)
+        workers = [int(p.read_text()) for p in pid_files]
+        assert os.getpid() not in workers
+    finally:
+        driver.kill()
+        driver.wait()
+    for _ in range(100):  # at most 10 s: the workers' jobs would sleep 20 s
+        if not any(_alive(pid) for pid in workers):
+            break
+        time.sleep(0.1)
+    assert [pid for pid in workers if _alive(pid)] == []
+    assert not any((p.parent / "finished").exists() for p in pid_files)
 
 
 def test_usable_cores_counts_this_process_cpus():

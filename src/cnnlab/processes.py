@@ -3,9 +3,9 @@
 `map_in_processes(fn, items, workers)` calls `fn(item)` for every item in local worker
 processes (forkserver: no copy of the parent's threads) and yields the answers in the items'
 order, so the parent writes every file itself, in a fixed order. The work is pure computation:
-when the parent stops early (Ctrl-C, an error, a kill) nothing of the workers' is kept, and the
-workers are killed at once; a worker whose parent dies gets SIGTERM (Linux), so none outlives
-the command.
+when the parent stops early (Ctrl-C, an error) nothing of the workers' is kept, and the workers
+are killed at once. A worker whose parent dies (kill -9) gets SIGTERM from `watch_parent`, so
+none outlives the command.
 """
 
 from __future__ import annotations
@@ -13,9 +13,14 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import select
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+
+GRACE_S = 30  # after its parent died, how long a worker may take to stop on SIGTERM
 
 
 def usable_cores() -> int:
@@ -26,20 +31,52 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def die_with_parent() -> None:
-    """Ask Linux to send this process SIGTERM when the process that started it dies."""
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
+def watch_parent(parent: int, grace_s: float = GRACE_S) -> None:
+    """Make this process stop when process `parent` ends: SIGTERM to itself (its handler may
+    stop its work in order), then, `grace_s` later, its end. A forkserver's worker is not the
+    child of the process that asked for it, and keeps the forkserver alive, so neither the
+    kernel's parent-death signal nor a closed pipe would tell it."""
 
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    def watch() -> None:
+        _wait_for_exit(parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(grace_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="cnnlab-parent-watch", daemon=True).start()
 
 
-def _worker_setup() -> None:
+def _wait_for_exit(pid: int) -> None:
+    """Return when process `pid` has ended (at once when it already has)."""
+    try:
+        fd = os.pidfd_open(pid)  # Linux 5.3+: readable when the process ends
+    except ProcessLookupError:
+        return
+    except (AttributeError, OSError):  # elsewhere: ask once a second
+        while _exists(pid):
+            time.sleep(1.0)
+        return
+    try:
+        select.select([fd], [], [])
+    finally:
+        os.close(fd)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def worker_setup(parent: int) -> None:
     """In each worker: its own process group (a terminal's Ctrl-C reaches only the parent,
-    which kills the workers), and death with its parent."""
+    which kills the workers), and an end when its parent ends."""
     os.setpgrp()
-    die_with_parent()
+    watch_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -52,7 +89,9 @@ def map_in_processes(fn: Callable, items: Sequence, workers: int) -> Iterator:
         yield from map(fn, items)
         return
     context = multiprocessing.get_context("forkserver")
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_setup)
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=worker_setup, initargs=(os.getpid(),)
+    )
     try:
         futures = [pool.submit(fn, item) for item in items]
         for future in futures[:-1]:

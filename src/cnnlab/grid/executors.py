@@ -27,7 +27,7 @@ from pathlib import Path
 
 from cnnlab.errors import UserError
 from cnnlab.grid.tasks import RunFiles, install_run, train_task
-from cnnlab.processes import die_with_parent
+from cnnlab.processes import worker_setup
 
 CONNECT_TIMEOUT_S = 10  # how long to wait for a Dask scheduler before giving up
 # [tcp|tls|ws|wss|ucx://]HOST:PORT, HOST a name, an IPv4 address or an [IPv6] address
@@ -72,7 +72,9 @@ def run_in_processes(tasks: list[GridTask], workers: int, out: Path, log: Callab
     """`tasks` in `workers` local processes (forkserver: no copy of the parent's threads)."""
     result = GridResult()
     context = multiprocessing.get_context("forkserver")
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_setup)
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_worker_setup, initargs=(os.getpid(),)
+    )
     futures = {}
     try:
         with _sigterm_interrupts():
@@ -89,13 +91,12 @@ def run_in_processes(tasks: list[GridTask], workers: int, out: Path, log: Callab
     return result
 
 
-def _worker_setup() -> None:
-    """In each worker process: its own process group (a terminal's Ctrl-C reaches only the
-    parent, which stops the workers in order), SIGTERM when its parent dies (Linux), and
-    SIGTERM as a stop request before training has installed its own handler."""
-    os.setpgrp()
-    die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _worker_setup(parent: int) -> None:
+    """In each worker process: `processes.worker_setup` (its own process group, so that a
+    terminal's Ctrl-C reaches only the parent, which stops the workers in order; SIGTERM when
+    its parent dies), and SIGTERM as a stop request before training has installed its own
+    handler."""
+    worker_setup(parent)
     signal.signal(signal.SIGTERM, _interrupt)
     # A stopped training's own message names the worker's temporary folder, which is gone
     # by the time anyone reads it; the parent says where each checkpoint really is.
