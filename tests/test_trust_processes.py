@@ -1,10 +1,9 @@
 """The attribution checks side by side: killed while the checks run in worker processes, a
 command leaves no worker behind, and the same command run again completes every run's
-sanity.json with the figures one process computes."""
+sanity.json (that two workers give the figures of one: tests/test_report_trust.py)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -65,7 +64,4 @@ def test_a_kill_during_the_checks_leaves_no_worker_and_the_rerun_completes(
     again = _checks(runs, mnist_dir, env)
     assert again.returncode == 0, again.stderr
     for run in runs:
-        written = json.loads((run / trust_runs.SANITY_FILE).read_text())
-        (run / trust_runs.SANITY_FILE).unlink()
-        alone, _ = trust_runs.run_sanity(run, str(mnist_dir), IMAGES)  # in this process
-        assert written == alone
+        assert trust_runs.current_sanity(run, IMAGES) is not None
