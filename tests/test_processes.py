@@ -5,6 +5,7 @@ machine too."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -54,14 +55,16 @@ list(map_in_processes(fail_or_wait, [("wait", sys.argv[2]), ("wait", sys.argv[3]
 """
 
 
-def test_workers_end_when_their_parent_is_killed(tmp_path):
-    """A forkserver's workers are not their parent's children: only `watch_parent` tells them."""
+@pytest.mark.parametrize("stop", ["SIGKILL", "SIGTERM"])
+def test_workers_end_when_their_parent_is_killed_or_stopped(tmp_path, stop):
+    """SIGKILL: a forkserver's workers are not their parent's children, only `watch_parent`
+    tells them. SIGTERM: the parent stops them the way Ctrl-C does, leaking nothing."""
     pid_files = [tmp_path / "a" / "waiting.pid", tmp_path / "b" / "waiting.pid"]
     for pid_file in pid_files:
         pid_file.parent.mkdir()
     tests = str(Path(__file__).parent)
     argv = [sys.executable, "-c", DRIVER, tests, *map(str, pid_files)]
-    driver = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    driver = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         for _ in range(600):  # both jobs have started (at most 30 s)
             if all(p.exists() and p.read_text() for p in pid_files):
@@ -70,14 +73,17 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
         workers = [int(p.read_text()) for p in pid_files]
         assert os.getpid() not in workers
     finally:
-        driver.kill()
-        driver.wait()
+        driver.send_signal(getattr(signal, stop))
+        _, err = driver.communicate(timeout=60)
     for _ in range(100):  # at most 10 s: the workers' jobs would sleep 20 s
         if not any(_alive(pid) for pid in workers):
             break
         time.sleep(0.1)
     assert [pid for pid in workers if _alive(pid)] == []
     assert not any((p.parent / "finished").exists() for p in pid_files)
+    if stop == "SIGTERM":
+        assert "KeyboardInterrupt" in err  # stopped as by Ctrl-C, in order
+        assert "leaked" not in err  # the pool's queues were closed, not left to the tracker
 
 
 def test_usable_cores_counts_this_process_cpus():

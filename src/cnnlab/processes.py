@@ -3,9 +3,9 @@
 `map_in_processes(fn, items, workers)` calls `fn(item)` for every item in local worker
 processes (forkserver: no copy of the parent's threads) and yields the answers in the items'
 order, so the parent writes every file itself, in a fixed order. The work is pure computation:
-when the parent stops early (Ctrl-C, an error) nothing of the workers' is kept, and the workers
-are killed at once. A worker whose parent dies (kill -9) gets SIGTERM from `watch_parent`, so
-none outlives the command.
+when the parent stops early (Ctrl-C or SIGTERM, an error) nothing of the workers' is kept, and
+the workers are killed at once. A worker whose parent dies (kill -9) gets SIGTERM from
+`watch_parent`, so none outlives the command.
 """
 
 from __future__ import annotations
@@ -80,6 +80,25 @@ def worker_setup(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def interrupt(signum, frame) -> None:
+    """A signal handler: the signal stops the work the way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigterm_interrupts():
+    """SIGTERM stops the work the way Ctrl-C does (as KeyboardInterrupt in this thread, so the
+    workers are stopped in order); only the main thread may set a handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def map_in_processes(fn: Callable, items: Sequence, workers: int) -> Iterator:
     """fn(item) for each item, answers in the items' order, in min(workers, len(items))
     processes; with one worker (or one item), in this process. `fn` must be a module-level
@@ -95,8 +114,11 @@ def map_in_processes(fn: Callable, items: Sequence, workers: int) -> Iterator:
     try:
         futures = [pool.submit(fn, item) for item in items]
         for future in futures[:-1]:
-            yield future.result()
-        last = futures[-1].result()
+            with sigterm_interrupts():
+                answer = future.result()
+            yield answer
+        with sigterm_interrupts():
+            last = futures[-1].result()
     except BaseException:  # Ctrl-C, an error, or the caller leaving early: stop the workers now
         for process in list(getattr(pool, "_processes", {}).values()):
             with contextlib.suppress(ProcessLookupError):

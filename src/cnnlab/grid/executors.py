@@ -18,7 +18,6 @@ import os
 import re
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -27,7 +26,7 @@ from pathlib import Path
 
 from cnnlab.errors import UserError
 from cnnlab.grid.tasks import RunFiles, install_run, train_task
-from cnnlab.processes import worker_setup
+from cnnlab.processes import interrupt, sigterm_interrupts, worker_setup
 
 CONNECT_TIMEOUT_S = 10  # how long to wait for a Dask scheduler before giving up
 # [tcp|tls|ws|wss|ucx://]HOST:PORT, HOST a name, an IPv4 address or an [IPv6] address
@@ -77,7 +76,7 @@ def run_in_processes(tasks: list[GridTask], workers: int, out: Path, log: Callab
     )
     futures = {}
     try:
-        with _sigterm_interrupts():
+        with sigterm_interrupts():
             futures = {pool.submit(train_task, t.config, t.files): t for t in tasks}
             for task in tasks:
                 log(f"{task.label}: queued for one of {workers} processes")
@@ -97,27 +96,10 @@ def _worker_setup(parent: int) -> None:
     its parent dies), and SIGTERM as a stop request before training has installed its own
     handler."""
     worker_setup(parent)
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     # A stopped training's own message names the worker's temporary folder, which is gone
     # by the time anyone reads it; the parent says where each checkpoint really is.
     sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the worker's stderr until it exits)
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts():
-    """SIGTERM stops the grid the way Ctrl-C does (as KeyboardInterrupt in this thread)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set a handler
-        return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _stop_pool(pool, futures: dict, out: Path, result: GridResult, log: Callable) -> None:
@@ -127,7 +109,7 @@ def _stop_pool(pool, futures: dict, out: Path, result: GridResult, log: Callable
     processes = list(getattr(pool, "_processes", {}).values())
     running = [f for f in futures if not f.cancel() and not f.done()]
     try:
-        with _sigterm_interrupts():
+        with sigterm_interrupts():
             for process in processes:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(process.pid, signal.SIGTERM)
@@ -199,7 +181,7 @@ def run_on_dask(tasks: list[GridTask], scheduler: str, out: Path, log: Callable)
             )
             futures[future] = task
             log(f"{task.label}: submitted to {scheduler}")
-        with _sigterm_interrupts():
+        with sigterm_interrupts():
             for future in dask_completed(list(futures), loop=client.loop):
                 _collect(future.result, futures[future], out, result, log)
     except KeyboardInterrupt:
