@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -226,7 +227,9 @@ def test_cam_overlays_keep_the_colour(colour_runs, tmp_path):
 
     path = draw_cams([colour_runs["torch"]], index=0, out_dir=tmp_path)
     with Image.open(path) as figure:
-        assert "test image 0 (true label" in figure.info["caption"]
+        caption = figure.info["caption"]
+    assert re.search(r"^test image 0 \(true label \d \((blue|green|red)\)\)", caption), caption
+    assert re.search(r"predicts \d \((blue|green|red)\) \(\d", caption), caption  # the names
     red = np.zeros((3, 4, 4), np.uint8)
     red[0] = 200
     shown = overlay(red, np.zeros((4, 4)), 0.0)  # no heat: the picture itself, in colour

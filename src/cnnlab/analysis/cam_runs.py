@@ -62,14 +62,15 @@ def draw_cams(
         # (1, C, H, W), with the statistics of the run's training pixels
         x = normalize(image[None], *run_normalization(config)).astype(np.float32)
         label = f"{config['model']} · {config['engine']}"
-        row = _run_maps(engine, x, target)
+        row = _run_maps(engine, x, target, run_class_names(config))
         if into_runs and "maps" in row:
             panels = [m for m in methods if m in row["maps"]]
             _write_run_panels(run_dir, row, panels, image, name, f"{label} · ")
         rows.append(row | {"label": label, "image": image})
     what = f"test image {index}" if true_label is not None else "the given image"
-    caption = caption_text(what, true_label, rows)
-    title = _comparison_title(what, true_label, run_class_names(RunDir(run_dirs[0]).config()))
+    names = run_class_names(RunDir(run_dirs[0]).config())
+    caption = caption_text(what, true_label, rows, names)
+    title = _comparison_title(what, true_label, names)
     picture = render_cam_comparison(rows, title=title)
     png = png_bytes(picture, {"caption": caption})
     return OutputDir(out_dir).write_bytes(comparison_name, png)
@@ -87,15 +88,28 @@ def _test_image(run_dir: Path, index: int, data_dir) -> tuple[np.ndarray, str, i
 def _comparison_title(what: str, true_label: int | None, names: list[str]) -> str:
     """ "Class activation maps, test image 7, true label 3 (dress)": the class name only where
     it says more than the label's number."""
-    named = f" ({names[true_label]})" if true_label is not None and names[true_label] != str(
-        true_label
-    ) else ""  # fmt: skip
     return f"Class activation maps, {what}" + (
-        f", true label {true_label}{named}" if true_label is not None else ""
+        f", true label {named_class(true_label, names)}" if true_label is not None else ""
     )
 
 
-def _run_maps(engine, x: np.ndarray, target: int | None) -> dict:
+def _row_caption(k: int, p: np.ndarray, names: list[str]) -> str:
+    """ "class 3 (p=0.9973), predicted 3"; with names that are not digits, "class 3 (dress),
+    p=0.9731, predicted 6 (shirt)"."""
+    predicted, probability = int(p.argmax()), format_probability(p[k])
+    if names[k] == str(k) and names[predicted] == str(predicted):
+        return f"class {k} (p={probability}), predicted {predicted}"
+    return (
+        f"class {named_class(k, names)}, p={probability}, predicted {named_class(predicted, names)}"
+    )
+
+
+def named_class(k: int, names: list[str]) -> str:
+    """ "3 (dress)": a class's number, with its name where that says more (not for digits)."""
+    return str(k) if names[k] == str(k) else f"{k} ({names[k]})"
+
+
+def _run_maps(engine, x: np.ndarray, target: int | None, names: list[str]) -> dict:
     """One run's maps of image `x` (1, 1, 28, 28), as a row of the comparison figure.
 
     Grad-CAM works for any CNN; CAM needs a head that sums the last map (flatten or global
@@ -117,7 +131,7 @@ def _run_maps(engine, x: np.ndarray, target: int | None) -> dict:
         "cam_note": None if "cam" in maps else "no CAM head:\nGrad-CAM only",
         "gradcam": maps["gradcam"]["map"],
         "centers": (field.rows, field.cols),
-        "caption": f"class {k} (p={format_probability(p[k])}), predicted {int(p.argmax())}",
+        "caption": _row_caption(k, p, names),
         "target": k,
         "predicted": int(p.argmax()),
         "probability": float(p.max()),
@@ -153,12 +167,14 @@ def _write_run_panels(run_dir, row: dict, methods, image, name: str, label: str)
         tb.close()
 
 
-def caption_text(what: str, true_label: int | None, rows: list[dict]) -> str:
+def caption_text(what: str, true_label: int | None, rows: list[dict], names: list[str]) -> str:
     """What a comparison figure shows, from the data: "test image 5 (true label 1); cnn2 ·
-    scratch predicts 1 (0.9973), cnn3 · torch predicts 7 (0.61)"."""
-    truth = f" (true label {true_label})" if true_label is not None else ""
+    scratch predicts 1 (0.9973), cnn3 · torch predicts 7 (0.61)"; with class names where they
+    are not digits: "true label 3 (dress); ... predicts 3 (dress) (0.97)"."""
+    truth = f" (true label {named_class(true_label, names)})" if true_label is not None else ""
     predictions = [
-        f"{row['label']} predicts {row['predicted']} ({format_probability(row['probability'])})"
+        f"{row['label']} predicts {named_class(row['predicted'], names)} "
+        f"({format_probability(row['probability'])})"
         for row in rows
         if "predicted" in row
     ]

@@ -188,7 +188,7 @@ def _comparison_row(axes, row: dict, with_gradcam: bool) -> None:
 def cam_comparison_figure(rows: list[dict], title: str = "Class activation maps"):
     """The matplotlib Figure of `render_cam_comparison` (tests measure its texts)."""
     with_gradcam = any(row.get("gradcam") is not None for row in rows)
-    headers = ["input", "CAM", "CAM overlay"] + (["Grad-CAM overlay"] if with_gradcam else [])
+    headers = ["input", "CAM", "CAM\noverlay"] + (["Grad-CAM\noverlay"] if with_gradcam else [])
     n_rows, n_cols = len(rows), len(headers)
     fig = new_figure(2.0 + 1.75 * n_cols, 0.9 + 1.9 * n_rows)
     fig.suptitle(title, fontsize=12)
