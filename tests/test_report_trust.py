@@ -6,10 +6,13 @@ when no run has current figures."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
+from PIL import Image
 
+from cnnlab.data.source import load_run_data
 from cnnlab.explain import sanity, trust_runs
 from cnnlab.explain.methods import available
 from cnnlab.models import resolve_spec
@@ -43,6 +46,14 @@ def test_each_run_gets_its_sanity_figures_and_the_report_its_pictures(trusted):
     assert (out / trust_runs.TEST0_FILE).is_file()
     assert (out / trust_runs.CASCADE_FILE).is_file()  # cnn2's; mlp3 has no layers to show
     assert not (out / trust_runs.DISAGREEMENT_FILE).exists()  # not evaluated: no disagreement
+    with Image.open(out / trust_runs.TEST0_FILE) as figure:
+        caption = figure.info["caption"]
+    label = int(load_run_data(json.loads((runs[0] / "config.json").read_text())).test_labels[0])
+    assert re.fullmatch(
+        rf"test image 0, true label {label}; cnn2-scratch predicts \d \(\d\.\d{{4}}\), "
+        rf"mlp3-scratch predicts \d \(\d\.\d{{4}}\)",
+        caption,
+    ), caption
 
 
 def test_two_worker_processes_give_each_run_the_figures_of_one(trusted, mnist_dir, tmp_path):

@@ -55,12 +55,14 @@ def _networks(run_dirs):
 
 
 def draw_trust_figures(run_dirs: list[Path], out_dir: Path, data_dir) -> None:
-    from cnnlab.analysis.cam_runs import disagreement_index
-    from cnnlab.data.source import load_run_data
+    from cnnlab.analysis.cam_runs import disagreement_index, named_class
+    from cnnlab.data.source import load_run_data, run_class_names
     from cnnlab.explain import trust_runs
     from cnnlab.explain.methods import METHOD_NAMES, explain_images
 
-    labels = load_run_data(RunDir(run_dirs[0]).config(), data_dir).test_labels.astype(np.int64)
+    config = RunDir(run_dirs[0]).config()
+    labels = load_run_data(config, data_dir).test_labels.astype(np.int64)
+    classes = run_class_names(config)
     index = disagreement_index(run_dirs, labels)
     shown = [0] if index in (None, 0) else [0, index]
     names, rows, captions = [], {i: [] for i in shown}, {i: [] for i in shown}
@@ -73,20 +75,22 @@ def draw_trust_figures(run_dirs: list[Path], out_dir: Path, data_dir) -> None:
         for k, i in enumerate(shown):
             images.setdefault(i, pictures[k])
             rows[i].append([_map(results, m, k) for m in METHOD_NAMES])
-            captions[i].append(f"{name} predicts {targets[k]} ({probabilities[k].max():.4f})")
+            predicted = named_class(int(targets[k]), classes)
+            captions[i].append(f"{name} predicts {predicted} ({probabilities[k].max():.4f})")
         if cascade is None and net.spec.feature_layer is not None:
             cascade = (name, net, x[:1], background, pictures[0])
     out = OutputDir(out_dir)
     for i, file in zip(shown, (trust_runs.TEST0_FILE, trust_runs.DISAGREEMENT_FILE), strict=False):
         had = [c for c, _ in enumerate(METHOD_NAMES) if any(row[c] is not None for row in rows[i])]
         grid = [[row[c] for c in had] for row in rows[i]]
-        what = f"test image {i}, true label {labels[i]}"
+        what = f"test image {i}, true label {named_class(int(labels[i]), classes)}"
         columns = [METHOD_NAMES[c] for c in had]
         picture = render_map_grid(images[i], grid, names, columns, f"Every method on {what}")
         caption = f"{what}; " + ", ".join(captions[i])
         out.write_bytes(file, png_bytes(picture, {"caption": caption}))
     if cascade is not None:
-        out.write_bytes(trust_runs.CASCADE_FILE, _cascade_png(*cascade, label=labels[0]))
+        cascade_png = _cascade_png(*cascade, label=int(labels[0]), classes=classes)
+        out.write_bytes(trust_runs.CASCADE_FILE, cascade_png)
 
 
 def _available(net):
@@ -99,8 +103,9 @@ def _map(results: dict, method: str, k: int):
     return results[method]["map"][k].sum(axis=0) if method in results else None
 
 
-def _cascade_png(name: str, net, x, background: float, picture, label: int) -> bytes:
+def _cascade_png(name: str, net, x, background: float, picture, label: int, classes) -> bytes:
     """The cascading randomisation of `net` on one image x (1, C, H, W)."""
+    from cnnlab.analysis.cam_runs import named_class
     from cnnlab.explain.methods import explain_images
     from cnnlab.explain.sanity import cascade_states
 
@@ -115,7 +120,8 @@ def _cascade_png(name: str, net, x, background: float, picture, label: int) -> b
     title = f"{name}: each method as the layers are randomised, top first (one row per stage)"
     picture = render_map_grid(picture, maps, stages, methods, title)
     caption = (
-        f"{name} on test image 0, true label {label}, predicted {target[0]} "
+        f"{name} on test image 0, true label {named_class(label, classes)}, "
+        f"predicted {named_class(int(target[0]), classes)} "
         f"({probabilities[0].max():.4f}); the trained network's class explained at every stage"
     )
     return png_bytes(picture, {"caption": caption})
