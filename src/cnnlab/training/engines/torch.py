@@ -56,13 +56,33 @@ class TorchEngine:
         self.random = TorchRandom(torch, seed, self.device)  # Dropout's masks, seeded and saved
         self.model = model.to(self.device)
         self.loss = torch.nn.CrossEntropyLoss()
-        params = self.model.parameters()
-        if optimizer == "sgd":
-            self.optimizer = torch.optim.SGD(
-                params, lr=lr, momentum=momentum, weight_decay=weight_decay
-            )
-        else:
-            self.optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        self._optimizer_settings = (optimizer, lr, momentum, weight_decay)
+        self._optimizer = None
+        self._saved_optimizer = None  # (state, checkpoint path) loaded before the optimizer exists
+
+    @property
+    def optimizer(self):
+        """torch.optim's optimizer, built when training first needs it: building one imports
+        torch._dynamo (1.4 s here), which evaluating, explaining and the lab never use. The
+        state a checkpoint holds for it is loaded into it then (a bad one is refused then, as
+        `load` refused it before: one sentence naming the checkpoint)."""
+        if self._optimizer is None:
+            name, lr, momentum, weight_decay = self._optimizer_settings
+            params = self.model.parameters()
+            if name == "sgd":
+                optimizer = self.torch.optim.SGD(
+                    params, lr=lr, momentum=momentum, weight_decay=weight_decay
+                )
+            else:
+                optimizer = self.torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+            if self._saved_optimizer is not None:
+                state, path = self._saved_optimizer
+                try:
+                    optimizer.load_state_dict(state)
+                except CHECKPOINT_ERRORS as err:
+                    raise checkpoint_error(path, err) from None
+            self._optimizer, self._saved_optimizer = optimizer, None
+        return self._optimizer
 
     def _tensor(self, a: np.ndarray):
         return self.torch.from_numpy(a).to(self.device, non_blocking=True)
@@ -133,8 +153,10 @@ class TorchEngine:
             raise checkpoint_error(path, err) from None
         try:
             self.model.load_state_dict(state["model"], strict=True)
-            if "optimizer" in state:
-                self.optimizer.load_state_dict(state["optimizer"])
+            if "optimizer" in state and self._optimizer is None:
+                self._saved_optimizer = (state["optimizer"], path)  # for `optimizer`
+            elif "optimizer" in state:
+                self._optimizer.load_state_dict(state["optimizer"])
             position = json.loads(state.get("position", "{}"))
             self.random.load_state_dict(position.pop(STATE_KEY, {}))
             return position
