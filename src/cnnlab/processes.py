@@ -99,6 +99,27 @@ def sigterm_interrupts():
         signal.signal(signal.SIGTERM, previous)
 
 
+def process_pool(workers: int, setup: Callable[[int], None] = worker_setup):
+    """`workers` local processes (forkserver: no copy of the parent's threads), each running
+    `setup(this process's PID)` first; a `setup` of one's own must call `worker_setup`."""
+    context = multiprocessing.get_context("forkserver")
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=setup, initargs=(os.getpid(),)
+    )
+
+
+def pool_processes(pool: ProcessPoolExecutor) -> list:
+    """The pool's worker processes now (the executor keeps no public list of them)."""
+    return list(getattr(pool, "_processes", {}).values())
+
+
+def kill_all(processes: list) -> None:
+    """SIGKILL each of `processes` still there."""
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+
+
 def map_in_processes(fn: Callable, items: Sequence, workers: int) -> Iterator:
     """fn(item) for each item, answers in the items' order, in min(workers, len(items))
     processes; with one worker (or one item), in this process. `fn` must be a module-level
@@ -107,10 +128,7 @@ def map_in_processes(fn: Callable, items: Sequence, workers: int) -> Iterator:
     if workers <= 1:
         yield from map(fn, items)
         return
-    context = multiprocessing.get_context("forkserver")
-    pool = ProcessPoolExecutor(
-        workers, mp_context=context, initializer=worker_setup, initargs=(os.getpid(),)
-    )
+    pool = process_pool(workers)
     try:
         futures = [pool.submit(fn, item) for item in items]
         for future in futures[:-1]:
@@ -120,9 +138,7 @@ def map_in_processes(fn: Callable, items: Sequence, workers: int) -> Iterator:
         with sigterm_interrupts():
             last = futures[-1].result()
     except BaseException:  # Ctrl-C, an error, or the caller leaving early: stop the workers now
-        for process in list(getattr(pool, "_processes", {}).values()):
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
+        kill_all(pool_processes(pool))
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)  # before the last answer: the caller may not ask for more

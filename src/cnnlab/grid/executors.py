@@ -13,20 +13,26 @@ Ctrl-C kills them. No worker outlives this process: one whose parent dies gets S
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import re
 import signal
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cnnlab.errors import UserError
 from cnnlab.grid.tasks import RunFiles, install_run, train_task
-from cnnlab.processes import interrupt, sigterm_interrupts, worker_setup
+from cnnlab.processes import (
+    interrupt,
+    kill_all,
+    pool_processes,
+    process_pool,
+    sigterm_interrupts,
+    worker_setup,
+)
 
 CONNECT_TIMEOUT_S = 10  # how long to wait for a Dask scheduler before giving up
 # [tcp|tls|ws|wss|ucx://]HOST:PORT, HOST a name, an IPv4 address or an [IPv6] address
@@ -70,10 +76,7 @@ def _collect(done, task: GridTask, out: Path, result: GridResult, log: Callable)
 def run_in_processes(tasks: list[GridTask], workers: int, out: Path, log: Callable) -> GridResult:
     """`tasks` in `workers` local processes (forkserver: no copy of the parent's threads)."""
     result = GridResult()
-    context = multiprocessing.get_context("forkserver")
-    pool = ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_worker_setup, initargs=(os.getpid(),)
-    )
+    pool = process_pool(workers, _worker_setup)
     futures = {}
     try:
         with sigterm_interrupts():
@@ -106,7 +109,7 @@ def _stop_pool(pool, futures: dict, out: Path, result: GridResult, log: Callable
     """Cancel what has not started, ask every worker to stop after its current step, and
     install what they return (unfinished runs with their checkpoints); a second Ctrl-C kills
     the workers at once."""
-    processes = list(getattr(pool, "_processes", {}).values())
+    processes = pool_processes(pool)
     running = [f for f in futures if not f.cancel() and not f.done()]
     try:
         with sigterm_interrupts():
@@ -117,8 +120,7 @@ def _stop_pool(pool, futures: dict, out: Path, result: GridResult, log: Callable
                 with contextlib.suppress(Exception):
                     _collect(future.result, futures[future], out, result, log)
     except KeyboardInterrupt:
-        for process in processes:
-            process.kill()
+        kill_all(processes)
     stopped = [str(out / name) for name in result.installed if not _complete(out / name)]
     where = f"checkpoints kept in {', '.join(stopped)}" if stopped else "no checkpoint kept"
     print(
