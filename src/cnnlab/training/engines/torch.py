@@ -153,10 +153,8 @@ class TorchEngine:
             raise checkpoint_error(path, err) from None
         try:
             self.model.load_state_dict(state["model"], strict=True)
-            if "optimizer" in state and self._optimizer is None:
-                self._saved_optimizer = (state["optimizer"], path)  # for `optimizer`
-            elif "optimizer" in state:
-                self._optimizer.load_state_dict(state["optimizer"])
+            if "optimizer" in state:  # loaded into a new optimizer when training needs one
+                self._optimizer, self._saved_optimizer = None, (state["optimizer"], path)
             position = json.loads(state.get("position", "{}"))
             self.random.load_state_dict(position.pop(STATE_KEY, {}))
             return position
