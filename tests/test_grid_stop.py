@@ -15,6 +15,7 @@ import pytest
 
 from cnnlab.cli import main
 from cnnlab.errors import UserError
+from live_processes import alive
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 TINY = ["--epochs", "1", "--train-size", "300", "--val-size", "100", "--threads", "1", "--quiet"]
@@ -74,14 +75,6 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C"])
 def test_stopping_the_grid_stops_every_worker(tmp_path, mnist_dir, how):
     scratch = tmp_path / "tmp"  # the workers' temporary folders, to see when they trained
@@ -116,10 +109,10 @@ def test_stopping_the_grid_stops_every_worker(tmp_path, mnist_dir, how):
     # The forkserver and resource tracker leave when they see their parent's pipe close, a
     # moment after it exits; an orphaned worker would go on training its 50 epochs.
     for _ in range(100):  # 10 s, far less than the 50 epochs an orphan would train
-        if not any(_alive(pid) for pid in workers):
+        if not any(alive(pid) for pid in workers):
             break
         time.sleep(0.1)
-    assert [pid for pid in workers if _alive(pid)] == []  # no orphans
+    assert [pid for pid in workers if alive(pid)] == []  # no orphans
     assert "cnnlab-task-" not in err  # no temporary folder named, gone by now
     kept = re.search(r"checkpoints kept in (.*?); run the same", err)
     assert kept, err

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from cnnlab.processes import map_in_processes, usable_cores
+from live_processes import alive
 from process_jobs import fail_or_wait, pid_when_two
 
 
@@ -42,7 +43,7 @@ def test_a_failing_job_raises_here_and_kills_the_other_worker(tmp_path):
     with pytest.raises(ValueError, match="this job fails"):
         next(answers)
     with open(pid_file) as f:
-        assert not _alive(int(f.read()))
+        assert not alive(int(f.read()))
     assert not (tmp_path / "finished").exists()  # killed, not awaited
 
 
@@ -76,10 +77,10 @@ def test_workers_end_when_their_parent_is_killed_or_stopped(tmp_path, stop):
         driver.send_signal(getattr(signal, stop))
         _, err = driver.communicate(timeout=60)
     for _ in range(100):  # at most 10 s: the workers' jobs would sleep 20 s
-        if not any(_alive(pid) for pid in workers):
+        if not any(alive(pid) for pid in workers):
             break
         time.sleep(0.1)
-    assert [pid for pid in workers if _alive(pid)] == []
+    assert [pid for pid in workers if alive(pid)] == []
     assert not any((p.parent / "finished").exists() for p in pid_files)
     if stop == "SIGTERM":
         assert "KeyboardInterrupt" in err  # stopped as by Ctrl-C, in order
@@ -88,12 +89,3 @@ def test_workers_end_when_their_parent_is_killed_or_stopped(tmp_path, stop):
 
 def test_usable_cores_counts_this_process_cpus():
     assert 1 <= usable_cores() <= (os.cpu_count() or 1)
-
-
-def _alive(pid: int) -> bool:
-    """Whether process `pid` runs (a zombie, dead but not yet reaped, does not)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False

@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from cnnlab.explain import trust_runs
+from live_processes import alive
 
 IMAGES = trust_runs.PARALLEL_FROM_IMAGES  # the smallest check that `cnnlab run` runs side by side
 RUNS = ("mlp3-scratch", "cnn2-torch")
@@ -36,11 +37,9 @@ def _tagged(tag: str) -> list[int]:
         try:
             with open(f"/proc/{entry}/environ", "rb") as f:
                 environ = f.read()
-            with open(f"/proc/{entry}/stat") as f:
-                zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
         except OSError:
             continue
-        if tag.encode() in environ and not zombie:
+        if tag.encode() in environ and alive(int(entry)):
             found.append(int(entry))
     return found
 
